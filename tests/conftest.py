@@ -2,6 +2,7 @@
 import os, tempfile
 # Tiny models on 2 cores: one intra-op thread avoids thread contention (measured 2-10x faster under load).
 os.environ.setdefault("OMP_NUM_THREADS", "1")
+os.environ.setdefault("OMP_WAIT_POLICY", "PASSIVE")
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[1]
