@@ -11,7 +11,7 @@ def _tecoa(*args, **kw):
 def test_help_lists_commands():
     r = _tecoa("--help")
     assert r.returncode == 0, r.stderr
-    for c in ("info",): assert c in r.stdout
+    for c in ("info", "reproduce"): assert c in r.stdout
 
 def test_version():
     r = _tecoa("--version")
