@@ -77,7 +77,7 @@ class StudyConfig:
 # %% ../nbs/09_study.ipynb #e11b0185
 from .data import PAPER_SUITE as PAPER_SUITE_NAMES
 
-MINI_STEPS = 300       # optimiser steps of every mini adaptation (64 images each)
+MINI_STEPS = 200       # optimiser steps of every mini adaptation (64 images each)
 
 def _profiles() -> dict:
     from tecoa_nb import world
@@ -94,8 +94,8 @@ def _profiles() -> dict:
                      eps_sweep=[0, world.MINI_EPS / 4, world.MINI_EPS / 2, world.MINI_EPS, 2 * world.MINI_EPS],
                      strong_attacks=["pgd10", "pgd50", "cw50", "aa[apgd-ce+apgd-t]"], n_eval=200, n_eval_strong=32, eval_batch=200,
                      steps=MINI_STEPS, batch_size=64, optimizer="adamw", warmup_steps=MINI_STEPS // 20,
-                     lr_grid={"ft": [2e-4, 5e-4, 1e-3], "vp": [1e-2, 3e-2, 1e-1]}, select="val", n_val=256,
-                     ft_lr=5e-4, vp_lr=3e-2, head_lr=1e-2, padding=3, n_tokens=8, token_init="zeros",
+                     lr_grid={"ft": [5e-4, 1e-3, 2e-3], "vp": [1e-2, 3e-2, 1e-1]}, select="val", n_val=256,
+                     ft_lr=1e-3, vp_lr=3e-2, head_lr=1e-2, padding=3, n_tokens=8, token_init="zeros",
                      pretrain=dict(profile="mini")),
         "paper": dict(profile="paper", model="ViT-B-32", pretrained="openai", adapt="imagenet", suite=list(PAPER_SUITE_NAMES),
                       eps=1/255, eval_steps=100, eps_sweep=[0, 1/255, 2/255, 4/255], strong_attacks=["pgd10", "pgd100", "cw100", "aa"],
