@@ -18,7 +18,7 @@ from .data import get_dataset, load_dataset, TensorImageDataset
 from .models import load_clip, ZeroShotClassifier, ClipBundle, text_fingerprint
 from .attacks import AttackSpec, parse_attack
 from .adapters import make_adapter
-from .losses import make_loss
+from .losses import make_loss, frozen_copy
 from .train import train
 from .evaluate import evaluate, write_result
 
@@ -261,8 +261,8 @@ def adapt(cfg:StudyConfig, m:str|Method, n_train:int|None=None, n_classes:int|No
             ck = torch_load(path); adapter.load_state_dict(ck["adapter"])
             return clf, {**ck["info"], "cached": True}
         except TecoaError: path.unlink(missing_ok=True)
-    reference = fresh_classifier(cfg) if m.loss in ("tecoa_pseudo", "fare", "pmg_aft") else None
-    if reference is not None: reference.set_classes(clf.class_emb)
+    # the loss's reference is the frozen base model: the adapter has not trained yet, and `frozen_copy` drops its hooks
+    reference = frozen_copy(clf) if m.loss in ("tecoa_pseudo", "fare", "pmg_aft") else None
     loss = make_loss(m.loss, **({"reference": reference} if reference is not None else {}), **m.kw("loss_kw"))
     data = adaptation_data(cfg, n_train, n_classes)
     val = adaptation_data(cfg, n_classes=n_classes, split="val") if cfg.select == "val" else None
