@@ -22,6 +22,9 @@ __all__ = ['TINY_CONFIGS', 'register_tiny_configs', 'ClipBundle', 'load_checkpoi
 
 # %% ../nbs/03_models.ipynb #6ad2bd0e
 TINY_CONFIGS = {
+    "tecoa-nano": {"embed_dim": 48,
+                   "vision_cfg": {"image_size": 32, "layers": 2, "width": 48, "head_width": 24, "patch_size": 4},
+                   "text_cfg": {"context_length": 32, "vocab_size": 49408, "width": 48, "heads": 2, "layers": 2}},
     "tecoa-tiny": {"embed_dim": 64,
                    "vision_cfg": {"image_size": 32, "layers": 2, "width": 64, "head_width": 32, "patch_size": 4},
                    "text_cfg": {"context_length": 32, "vocab_size": 49408, "width": 64, "heads": 2, "layers": 2}},

@@ -69,7 +69,7 @@ def _train_tinyclip(model, steps, batch_size, lr, weight_decay, warmup, seed, de
 # %% ../nbs/02a_pretrain.ipynb #de181ae7
 PRETRAIN_PROFILES = {
     "smoke": {"model": "tecoa-tiny", "steps": 10, "batch_size": 32},
-    "mini":  {"model": "tecoa-tiny", "steps": 800, "batch_size": 256},
+    "mini":  {"model": "tecoa-tiny", "steps": 2000, "batch_size": 256},
 }
 
 def tinyclip_settings(model:str|None=None, profile:str|None=None, steps:int|None=None, batch_size:int|None=None,
