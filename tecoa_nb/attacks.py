@@ -16,8 +16,10 @@ import torch.nn.functional as F
 from .core import TecoaError
 
 # %% auto #0
-__all__ = ['AA_ATTACKS', 'AA_VERSIONS', 'ATTACK_NAMES', 'attack_guard', 'check_eps', 'default_alpha', 'project', 'maximize',
-           'cw_loss', 'pgd', 'fgsm', 'autoattack_plan', 'autoattack', 'AttackSpec', 'parse_attack']
+__all__ = ['PRECISIONS', 'AA_ATTACKS', 'AA_VERSIONS', 'ATTACK_NAMES', 'attack_guard', 'check_eps', 'default_alpha', 'splitmix64',
+           'counter_key', 'counter_uniform', 'counter_normal', 'check_precision', 'attack_precision', 'attack_seed',
+           'project', 'maximize', 'cw_loss', 'pgd', 'fgsm', 'autoattack_plan', 'autoattack', 'AttackSpec',
+           'parse_attack']
 
 # %% ../nbs/04_attacks.ipynb #74d5cb02
 def _unique(items):
@@ -92,6 +94,63 @@ def default_alpha(eps:float, steps:int, norm:str="linf") -> float:
     if _norm(norm) == "linf": return min(eps, max(1/255, reach))
     return min(eps, reach)
 
+# %% ../nbs/04_attacks.ipynb #3964bd07
+def _i64(c:int) -> int: return c - (1 << 64) if c >= 1 << 63 else c
+_GOLDEN, _MIX1, _MIX2 = _i64(0x9E3779B97F4A7C15), _i64(0xBF58476D1CE4E5B9), _i64(0x94D049BB133111EB)
+
+def _srl(z:torch.Tensor, k:int) -> torch.Tensor: return (z >> k) & ((1 << (64 - k)) - 1)   # logical shift of int64
+
+def splitmix64(z:torch.Tensor) -> torch.Tensor:
+    "splitmix64 of int64 counters `z` (wrapping 64-bit arithmetic, elementwise, on `z`'s device): a bijective hash."
+    z = z + _GOLDEN
+    z = (z ^ _srl(z, 30)) * _MIX1
+    z = (z ^ _srl(z, 27)) * _MIX2
+    return z ^ _srl(z, 31)
+
+def counter_key(seed:int, *counters:int) -> int:
+    "A 64-bit key (as a signed int) for `seed` and integer `counters` (restart, step, ...), chained through splitmix64."
+    k = torch.tensor([_i64(int(seed) & (2**64 - 1))])
+    for c in counters: k = splitmix64(k ^ _i64(int(c) & (2**64 - 1)))
+    return int(splitmix64(k))
+
+def counter_uniform(seed:int, stream:int, index:torch.Tensor, shape:Sequence[int]) -> torch.Tensor:
+    "Uniforms in [0,1), float32 [len(index), *shape]: row i a pure function of (seed, stream, index[i]), on index's device."
+    index = torch.as_tensor(index).reshape(-1).long()
+    n = math.prod(shape)
+    row = splitmix64(index ^ counter_key(seed, stream))                      # one key per example
+    z = splitmix64(row[:, None] + torch.arange(n, device=index.device) * _GOLDEN)
+    return (_srl(z, 40).float() * 2.0**-24).reshape(len(index), *shape)
+
+def counter_normal(seed:int, stream:int, index:torch.Tensor, shape:Sequence[int]) -> torch.Tensor:
+    "Standard normals [len(index), *shape] from two counter streams by Box–Muller."
+    u1 = 1.0 - counter_uniform(seed, 2 * stream + 1, index, shape)             # (0, 1]
+    u2 = counter_uniform(seed, 2 * stream + 2, index, shape)
+    return (-2.0 * u1.log()).sqrt() * torch.cos(2 * math.pi * u2)
+
+# %% ../nbs/04_attacks.ipynb #c7f9552d
+PRECISIONS = ("fp32", "tf32", "bf16", "fp16")
+_PREC_ALIASES = {"float32": "fp32", "float": "fp32", "bfloat16": "bf16", "float16": "fp16", "half": "fp16", None: "fp32"}
+
+def check_precision(precision:str|torch.dtype|None) -> str:
+    "One of PRECISIONS ('fp32', 'tf32', 'bf16', 'fp16') from a name or a dtype; a TecoaError for anything else."
+    if isinstance(precision, torch.dtype): precision = str(precision).replace("torch.", "")
+    p = _PREC_ALIASES.get(precision, precision)
+    if p not in PRECISIONS: raise TecoaError(f"Unknown attack precision {precision!r}; use one of {', '.join(PRECISIONS)}.")
+    return p
+
+@contextlib.contextmanager
+def attack_precision(precision:str, device:torch.device|str):
+    "Context for an attack's forward/backward in `precision` on `device` (autocast for bf16/fp16, TF32 matmuls for tf32)."
+    p, dev = check_precision(precision), torch.device(device).type
+    if p in ("bf16", "fp16"):
+        with torch.autocast(dev, dtype=torch.bfloat16 if p == "bf16" else torch.float16): yield
+    elif p == "tf32" and dev == "cuda":
+        old = torch.backends.cuda.matmul.allow_tf32, torch.backends.cudnn.allow_tf32
+        torch.backends.cuda.matmul.allow_tf32 = torch.backends.cudnn.allow_tf32 = True
+        try: yield
+        finally: torch.backends.cuda.matmul.allow_tf32, torch.backends.cudnn.allow_tf32 = old
+    else: yield
+
 # %% ../nbs/04_attacks.ipynb #2791a7a0
 def _split(out):
     if isinstance(out, (tuple, list)): loss, ok = out
@@ -103,18 +162,27 @@ def _split(out):
 def _flat_norm(t:torch.Tensor) -> torch.Tensor:
     return t.flatten(1).norm(dim=1).reshape(-1, *[1] * (t.ndim - 1))
 
-def _rand(shape, generator, device, normal=False):
-    gdev = generator.device if generator is not None else device
-    f = torch.randn if normal else torch.rand
-    return f(shape, generator=generator, device=gdev).to(device)
-
-def _random_start(x, eps, norm, generator):
-    if norm == "linf": delta = (2 * _rand(x.shape, generator, x.device) - 1) * eps
+def _random_start(x, eps, norm, seed, restart, index):
+    "A uniform random point of the ε-ball around `x` (clipped to [0,1]), drawn from counters (seed, restart, index)."
+    shape = x.shape[1:]
+    if norm == "linf": delta = (2 * counter_uniform(seed, 3 * restart, index, shape) - 1) * eps
     else:
-        d = _rand(x.shape, generator, x.device, normal=True)
-        r = _rand((x.shape[0],), generator, x.device).pow(1 / x[0].numel()).reshape(-1, *[1] * (x.ndim - 1))
+        d = counter_normal(seed, 3 * restart + 1, index, shape)
+        r = counter_uniform(seed, 3 * restart + 2, index, (1,)).pow(1 / x[0].numel()).reshape(-1, *[1] * (x.ndim - 1))
         delta = d / _flat_norm(d).clamp_min(1e-12) * r * eps
-    return (x + delta).clamp(0, 1)
+    return (x + delta.to(x.dtype)).clamp(0, 1)
+
+def attack_seed(seed:int|None=None, generator:torch.Generator|None=None) -> int:
+    "The seed of an attack's counter-based draws: `seed`, else one draw from `generator`, else one from torch's global RNG."
+    if seed is not None: return int(seed)
+    gdev = generator.device if generator is not None else "cpu"
+    return int(torch.randint(0, 2**62, (1,), generator=generator, device=gdev))
+
+def _index(index, x):
+    if index is None: return torch.arange(x.shape[0], device=x.device)
+    index = torch.as_tensor(index, device=x.device).reshape(-1).long()
+    if index.shape[0] != x.shape[0]: raise TecoaError(f"Got {x.shape[0]} images but {index.shape[0]} example indices.")
+    return index
 
 def project(x_adv:torch.Tensor, x:torch.Tensor, eps:float, norm:str="linf") -> torch.Tensor:
     "Project `x_adv` onto the `eps`-ball (L∞ or L2) around `x`, then clip to [0,1]."
@@ -129,19 +197,21 @@ def _ascent(g, norm):
 
 def maximize(loss_fn:Callable[[torch.Tensor], torch.Tensor|tuple], x:torch.Tensor, eps:float, alpha:float|None=None,
              steps:int=10, norm:str="linf", random_start:bool=True, restarts:int=1, generator:torch.Generator|None=None,
-             keep_best:bool=True, guard:nn.Module|Sequence[nn.Module]|None=None) -> torch.Tensor:
+             keep_best:bool=True, guard:nn.Module|Sequence[nn.Module]|None=None, seed:int|None=None,
+             index:torch.Tensor|None=None, precision:str="fp32") -> torch.Tensor:
     "PGD ascent of the per-example `loss_fn` within the `eps`-ball around `x` and [0,1]; the worst case per example."
-    norm = _norm(norm); eps = check_eps(eps, norm); x = _check_images(x)
+    norm = _norm(norm); eps = check_eps(eps, norm); x = _check_images(x); precision = check_precision(precision)
     steps, restarts = int(steps), max(int(restarts), 1)
     if steps < 0: raise TecoaError(f"steps must be >= 0, got {steps}.")
     alpha = default_alpha(eps, steps, norm) if alpha is None else float(alpha)
     if eps == 0 or (steps == 0 and not random_start): return x.clone()
     if not random_start: restarts = 1          # every restart would retrace the same path
+    if random_start: seed, index = attack_seed(seed, generator), _index(index, x)
     mods = [guard] if isinstance(guard, nn.Module) else list(guard or [])
-    with attack_guard(*mods), torch.enable_grad():
+    with attack_guard(*mods, fp32=precision in ("fp32", "tf32")), torch.enable_grad():
         def evaluate(xa, need_grad):
             xa = xa.detach().requires_grad_(True)
-            loss, ok = _split(loss_fn(xa))
+            with attack_precision(precision, x.device): loss, ok = _split(loss_fn(xa))
             g = None
             if need_grad:
                 g = torch.autograd.grad(loss.sum(), xa, allow_unused=True)[0]
@@ -153,8 +223,8 @@ def maximize(loss_fn:Callable[[torch.Tensor], torch.Tensor|tuple], x:torch.Tenso
             better = (ok & ~best_ok) | ((ok == best_ok) & (loss > best_loss))
             best_x[better] = xa[better]; best_loss[better] = loss[better]; best_ok[better] = ok[better]
         if keep_best and random_start: consider(x, *evaluate(x, False)[:2])
-        for _ in range(restarts):
-            xa = _random_start(x, eps, norm, generator) if random_start else x.clone()
+        for r in range(restarts):
+            xa = _random_start(x, eps, norm, seed, r, index) if random_start else x.clone()
             for _ in range(steps):
                 loss, ok, g = evaluate(xa, True)
                 if keep_best: consider(xa, loss, ok)
@@ -178,14 +248,16 @@ def _classification_loss(loss, kappa):
 
 def pgd(model:nn.Module, x:torch.Tensor, y:torch.Tensor, eps:float, alpha:float|None=None, steps:int=10,
         norm:str="linf", loss:str|Callable="ce", random_start:bool=True, restarts:int=1, kappa:float=50.,
-        generator:torch.Generator|None=None, keep_best:bool=True) -> torch.Tensor:
+        generator:torch.Generator|None=None, keep_best:bool=True, seed:int|None=None, index:torch.Tensor|None=None,
+        precision:str="fp32") -> torch.Tensor:
     "PGD attack on `model` (pixels in [0,1] → logits) within the `eps`-ball; returns detached adversarial images."
     x, y = _check_images(x, y)
     lf = _classification_loss(loss, kappa)
     def objective(xa):
         z = model(xa)
         return lf(z.float(), y), z.argmax(1) != y
-    return maximize(objective, x, eps, alpha, steps, norm, random_start, restarts, generator, keep_best, guard=model)
+    return maximize(objective, x, eps, alpha, steps, norm, random_start, restarts, generator, keep_best, guard=model,
+                    seed=seed, index=index, precision=precision)
 
 def fgsm(model:nn.Module, x:torch.Tensor, y:torch.Tensor, eps:float, loss:str|Callable="ce") -> torch.Tensor:
     "Fast gradient sign method: one L∞ step of size `eps` from the clean image (Goodfellow et al.)."
@@ -321,13 +393,13 @@ class AttackSpec:
         return d
 
     def run(self, model:nn.Module, x:torch.Tensor, y:torch.Tensor, generator:torch.Generator|None=None,
-            info:dict|None=None) -> torch.Tensor:
-        "Adversarial images for (x, y); `info` (a dict), if given, receives what ran."
+            info:dict|None=None, seed:int|None=None, index:torch.Tensor|None=None, precision:str="fp32") -> torch.Tensor:
+        "Adversarial images for (x, y) (PGD/CW: starts from counters (seed, restart, index), in `precision`); `info` receives what ran."
         if self.name == "clean": out = _check_images(x)
         elif self.name == "fgsm": out = fgsm(model, x, y, self.eps)
         elif self.name in ("pgd", "cw"):
             out = pgd(model, x, y, self.eps, self.alpha, self.steps, self.norm, "ce" if self.name == "pgd" else "cw",
-                      self.random_start, self.restarts, self.kappa, generator, self.keep_best)
+                      self.random_start, self.restarts, self.kappa, generator, self.keep_best, seed, index, precision)
         else:
             seed = 0 if generator is None else int(torch.randint(2**31 - 1, (1,), generator=generator, device=generator.device))
             out, aa_info = autoattack(model, x, y, self.eps, self.norm, self.aa_version, self.aa_attacks, seed=seed)

@@ -18,7 +18,7 @@ from .data import TensorImageDataset, get_dataset, load_dataset, seeded_subset
 
 # %% auto #0
 __all__ = ['RESULT_SCHEMA', 'SUBSET_INLINE_MAX', 'CleanAttack', 'as_attack', 'derive_seed', 'evaluate', 'summarize',
-           'write_result', 'read_result']
+           'write_result', 'read_result', 'PrecisionAttack', 'evaluate_fast']
 
 # %% ../nbs/08_evaluate.ipynb #1677d9d8
 class CleanAttack:
@@ -201,3 +201,39 @@ def read_result(path:str|Path) -> tuple[dict, pd.DataFrame]:
     table.attrs = {"evaluation": obj.get("evaluation", {}), "attacks": obj.get("attacks", []), "datasets": obj.get("datasets", {}),
                    "subsets": {k: v["indices"] for k, v in obj.get("subsets", {}).items() if "indices" in v}}
     return obj, table
+
+# %% ../nbs/08_evaluate.ipynb #098a0626
+class PrecisionAttack:
+    "A PGD/CW attack run in a lower `precision`; it keeps the attack's label and settings, so it draws the same seeds."
+    def __init__(self, attack, precision:str):
+        from tecoa_nb.attacks import check_precision
+        self.attack, self.precision = as_attack(attack), check_precision(precision)
+        self.name, self.label, self.eps = self.attack.name, self.attack.label, self.attack.eps
+        self.steps, self.norm = getattr(self.attack, "steps", None), getattr(self.attack, "norm", None)
+    def run(self, model, x, y, generator=None): return self.attack.run(model, x, y, generator=generator, precision=self.precision)
+    def describe(self) -> dict: return self.attack.describe()
+    def __repr__(self): return f"PrecisionAttack({self.attack!r}, {self.precision!r})"
+
+def evaluate_fast(clf, suite:str|Sequence[str], attacks:Sequence, *, precision:str="bf16", check_n:int=100,
+                  max_diff:float=1.0, **kw) -> pd.DataFrame:
+    "`evaluate` with PGD/CW attacks in `precision`, plus an fp32 rerun of a seeded subset whose accuracy difference is recorded."
+    if int(check_n) < 1: raise TecoaError(f"check_n must be a positive integer, got {check_n}.")
+    attacks = [as_attack(a) for a in attacks]
+    fast = [PrecisionAttack(a, precision) if str(a.name) in ("pgd", "cw") else a for a in attacks]
+    table = evaluate(clf, suite, fast, **kw)
+    lowered = [a for a in fast if isinstance(a, PrecisionAttack)]
+    check = {"precision": lowered[0].precision if lowered else "fp32", "check_n": int(check_n), "max_diff": float(max_diff),
+             "rows": [], "pooled": {}, "flagged": False}
+    if lowered:
+        ckw = {**kw, "n_per_dataset": min(int(check_n), kw.get("n_per_dataset") or int(check_n)), "progress": False}
+        lo, ref = evaluate(clf, suite, lowered, **ckw), evaluate(clf, suite, [a.attack for a in lowered], **ckw)
+        m = lo.merge(ref, on=["dataset", "attack", "n"], suffixes=("_lo", "_fp32"))
+        for r in m.itertuples():
+            check["rows"].append({"dataset": r.dataset, "attack": r.attack, "n": int(r.n), "accuracy": float(r.accuracy_lo),
+                                  "accuracy_fp32": float(r.accuracy_fp32), "diff": float(r.accuracy_lo - r.accuracy_fp32)})
+        for label, g in m.groupby("attack", sort=False):
+            d = 100.0 * (g.correct_lo.sum() - g.correct_fp32.sum()) / max(int(g.n.sum()), 1)
+            check["pooled"][label] = {"n": int(g.n.sum()), "diff": float(d), "flagged": bool(abs(d) > max_diff)}
+        check["flagged"] = any(v["flagged"] for v in check["pooled"].values())
+    table.attrs["evaluation"] = {**table.attrs.get("evaluation", {}), "attack_precision": check["precision"], "precision_check": check}
+    return table

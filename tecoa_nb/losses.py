@@ -85,8 +85,12 @@ class Loss:
 
     def attack_objective(self, clf, x:torch.Tensor, y:torch.Tensor|None) -> Callable[[torch.Tensor], torch.Tensor]:
         raise NotImplementedError
-    def __call__(self, clf, x_adv:torch.Tensor, x:torch.Tensor, y:torch.Tensor|None) -> torch.Tensor:
-        raise NotImplementedError
+    def forward(self, clf, x_adv:torch.Tensor, x:torch.Tensor, y:torch.Tensor|None=None) -> tuple[torch.Tensor, torch.Tensor|None]:
+        "(loss, logits): the loss and, when its forward computes them anyway, the reported logits on `x_adv` (else None)."
+        return self(clf, x_adv, x, y), None
+    def __call__(self, clf, x_adv:torch.Tensor, x:torch.Tensor, y:torch.Tensor|None=None) -> torch.Tensor:
+        "The loss to minimise (a scalar); a subclass defines this or `forward`."
+        return self.forward(clf, x_adv, x, y)[0]
 
 # %% ../nbs/05_losses.ipynb #efd02a54
 class TeCoA(Loss):
@@ -95,8 +99,9 @@ class TeCoA(Loss):
     def attack_objective(self, clf, x, y):
         y = self._labels(y)
         return lambda xa: F.cross_entropy(clf(xa), y, reduction="none")
-    def __call__(self, clf, x_adv, x, y):
-        return F.cross_entropy(clf(x_adv), self._labels(y))
+    def forward(self, clf, x_adv, x, y):
+        z = clf(x_adv)
+        return F.cross_entropy(z, self._labels(y)), z
 
 class OneHot(Loss):
     "Standard adversarial training: CE of a linear head over image features."
@@ -109,8 +114,9 @@ class OneHot(Loss):
     def attack_objective(self, clf, x, y):
         y = self._labels(y); self._head(clf)
         return lambda xa: F.cross_entropy(clf.head_logits(xa), y, reduction="none")
-    def __call__(self, clf, x_adv, x, y):
-        return F.cross_entropy(self._head(clf).head_logits(x_adv), self._labels(y))
+    def forward(self, clf, x_adv, x, y):
+        z = self._head(clf).head_logits(x_adv)
+        return F.cross_entropy(z, self._labels(y)), z
 
 # %% ../nbs/05_losses.ipynb #11c4dc86
 def crop_flip_params(n:int, scale=(0.5, 1.0), ratio=(3/4, 4/3), flip:bool=True, generator=None) -> torch.Tensor:
@@ -176,7 +182,7 @@ class TeCoAPseudo(TeCoA):
             with _evaluating(ref): return (ref.features(x) @ clf.class_emb.t()).argmax(-1)
         return self._once("labels", x, make)
     def attack_objective(self, clf, x, y=None): return super().attack_objective(clf, x, self.pseudo_labels(clf, x))
-    def __call__(self, clf, x_adv, x, y=None): return super().__call__(clf, x_adv, x, self.pseudo_labels(clf, x))
+    def forward(self, clf, x_adv, x, y=None): return super().forward(clf, x_adv, x, self.pseudo_labels(clf, x))
 
 # %% ../nbs/05_losses.ipynb #c95fbab4
 class FARE(Loss):
@@ -210,14 +216,14 @@ class PMGAFT(TeCoA):
     def __init__(self, reference:ZeroShotClassifier|None=None, w_general:float=1.0, w_clean:float=1.0):
         super().__init__(reference); self.w_general, self.w_clean = float(w_general), float(w_clean)
     def config(self): return {"w_general": self.w_general, "w_clean": self.w_clean}
-    def __call__(self, clf, x_adv, x, y):
+    def forward(self, clf, x_adv, x, y):
         y, ref = self._labels(y), self._ref(clf)
         adv = clf(x_adv)
         with _evaluating(ref): ref_adv = ref.logit_scale * ref.features(x_adv) @ clf.class_emb.t()
         loss = F.cross_entropy(adv, y)
         if self.w_general: loss = loss + self.w_general * kl_logits(adv, ref_adv).mean()
         if self.w_clean: loss = loss + self.w_clean * kl_logits(adv, clf(x)).mean()
-        return loss
+        return loss, adv
 
 # %% ../nbs/05_losses.ipynb #1c08be15
 class TRADES(Loss):
@@ -233,9 +239,9 @@ class TRADES(Loss):
                 with torch.no_grad(): clean["z"] = clf(x)
             return kl_logits(clean["z"], clf(xa))
         return objective
-    def __call__(self, clf, x_adv, x, y):
-        z = clf(x)
-        return F.cross_entropy(z, self._labels(y)) + self.beta * kl_logits(z, clf(x_adv)).mean()
+    def forward(self, clf, x_adv, x, y):
+        z, za = clf(x), clf(x_adv)
+        return F.cross_entropy(z, self._labels(y)) + self.beta * kl_logits(z, za).mean(), za
 
 # %% ../nbs/05_losses.ipynb #c9936512
 LOSSES = {"tecoa": TeCoA, "onehot": OneHot, "contrastive": Contrastive, "tecoa_pseudo": TeCoAPseudo,

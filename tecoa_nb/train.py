@@ -17,7 +17,7 @@ import torch.distributed as dist
 from torch.utils.data import Dataset, DataLoader, Subset
 from tqdm import tqdm
 from .core import TecoaError, make_generator, amp_dtype, atomic_torch_save, torch_load, get_logger, Timer
-from .attacks import AttackSpec, maximize, attack_guard
+from .attacks import AttackSpec, maximize, attack_guard, check_precision
 from .losses import make_loss, Loss
 from .adapters import make_adapter
 
@@ -126,21 +126,19 @@ def _loss_modules(loss) -> list[nn.Module]:
     "Modules a loss holds (a frozen reference model, a projection): the attack guard covers them too."
     return [v for v in vars(loss).values() if isinstance(v, nn.Module)] if hasattr(loss, "__dict__") else []
 
-def adversarial_batch(clf:nn.Module, loss, x:torch.Tensor, y:torch.Tensor, attack:AttackSpec, generator:torch.Generator|None=None) -> torch.Tensor:
-    "`x_adv` for one training step: the training attack maximising `loss`'s objective (eval mode, fp32, `.grad` untouched)."
+def adversarial_batch(clf:nn.Module, loss, x:torch.Tensor, y:torch.Tensor, attack:AttackSpec, generator:torch.Generator|None=None,
+                      *, seed:int|None=None, index:torch.Tensor|None=None, precision:str="fp32") -> torch.Tensor:
+    "`x_adv` for one training step: the training attack maximising `loss`'s objective (eval mode, `.grad` untouched)."
     if attack.name == "clean" or attack.eps == 0: return x
-    with attack_guard(clf, *_loss_modules(loss)):
-        return maximize(loss.attack_objective(clf, x, y), x, generator=generator, **_attack_args(attack)).detach()
+    precision = check_precision(precision)
+    with attack_guard(clf, *_loss_modules(loss), fp32=precision in ("fp32", "tf32")):
+        return maximize(loss.attack_objective(clf, x, y), x, generator=generator, seed=seed, index=index, precision=precision,
+                        **_attack_args(attack)).detach()
 
 # %% ../nbs/07_train.ipynb #511789c1
 def _predict(clf:nn.Module, loss, x:torch.Tensor) -> torch.Tensor:
     "Logits whose accuracy is reported: the loss's own `logits` (the linear head's for 'onehot'), else the zero-shot logits."
     return loss.logits(clf, x) if hasattr(loss, "logits") else clf(x)
-
-def _plain_logits(loss) -> bool:
-    "Whether the reported logits are `clf(x)` itself (then the training forward's own output can be reused)."
-    f = getattr(type(loss), "logits", None)
-    return f is None or f is Loss.logits
 
 def dist_info() -> tuple[int, int]:
     "(rank, world_size) of the current process (0, 1 outside torch.distributed)."
@@ -156,14 +154,13 @@ def validate(clf:nn.Module, loss, dataset:Dataset, attack:AttackSpec|dict|None=N
     attack, loss = as_attack(attack), make_loss(loss) if isinstance(loss, str) else loss
     rank, world = dist_info(); device = next(clf.parameters()).device
     fast = _fast_base(dataset); n = len(dataset)
-    gen = make_generator(_mix(seed, 2, rank))
     counts = torch.zeros(3, dtype=torch.float64, device=device)
     for lo in range(rank * batch_size, n, batch_size * world):
         idx = torch.arange(lo, min(lo + batch_size, n))
         if fast is not None: x, y = fast[0].batch(fast[1](idx))
         else: x, y = next(iter(DataLoader(dataset, batch_sampler=[idx.tolist()])))
         x, y = x.to(device), y.to(device)
-        x_adv = adversarial_batch(clf, loss, x, y, attack, gen)
+        x_adv = adversarial_batch(clf, loss, x, y, attack, seed=_mix(seed, 2), index=idx.to(device))
         with attack_guard(clf, *_loss_modules(loss)), torch.no_grad():
             counts += torch.stack([(_predict(clf, loss, x).argmax(-1) == y).sum(), (_predict(clf, loss, x_adv).argmax(-1) == y).sum(),
                                    torch.tensor(len(y), device=device)]).double()
@@ -198,13 +195,13 @@ def _loss_generators(loss) -> list[torch.Generator]:
     "Generators a loss draws from (e.g. the contrastive loss's crops): their states are part of the run's state."
     return [v for v in vars(loss).values() if isinstance(v, torch.Generator)] if hasattr(loss, "__dict__") else []
 
-def _rng_state(gen:torch.Generator, loss=None) -> dict:
+def _rng_state(loss=None) -> dict:
     return {"torch": torch.get_rng_state(), "cuda": torch.cuda.get_rng_state_all() if torch.cuda.is_available() else None,
-            "numpy": np.random.get_state(), "python": random.getstate(), "attack": gen.get_state(),
+            "numpy": np.random.get_state(), "python": random.getstate(),
             "loss": [g.get_state() for g in _loss_generators(loss)]}
 
-def _set_rng_state(s:dict, gen:torch.Generator, loss=None):
-    torch.set_rng_state(s["torch"]); np.random.set_state(s["numpy"]); random.setstate(s["python"]); gen.set_state(s["attack"])
+def _set_rng_state(s:dict, loss=None):
+    torch.set_rng_state(s["torch"]); np.random.set_state(s["numpy"]); random.setstate(s["python"])
     for g, st in zip(_loss_generators(loss), s.get("loss", [])): g.set_state(st)
     if s.get("cuda") is not None and torch.cuda.is_available(): torch.cuda.set_rng_state_all(s["cuda"])
 
@@ -268,25 +265,21 @@ def _ensure_applied(adapter, clf:nn.Module):
 
 # %% ../nbs/07_train.ipynb #57ddf8c5
 def train_step(clf:nn.Module, loss, x:torch.Tensor, y:torch.Tensor, *, attack:AttackSpec, optimizer:torch.optim.Optimizer,
+               seed:int|None=None, step:int=0, index:torch.Tensor|None=None, attack_precision:str="fp32",
                generator:torch.Generator|None=None, scheduler=None, scaler:torch.amp.GradScaler|None=None, amp:torch.dtype|None=None,
                grad_clip:float|None=None, clean_acc:bool=False) -> dict:
     "One adversarial training step on (x, y); returns lr, loss, robust_acc (and clean_acc) of the batch, summed over DDP ranks."
-    world = dist_info()[1]
+    rank, world = dist_info()
     params = [p for g in optimizer.param_groups for p in g["params"]]
-    x_adv = adversarial_batch(clf, loss, x, y, attack, generator)
-    seen, lr_now = {}, optimizer.param_groups[0]["lr"]
-    def grab(m, args, out):
-        if "logits" not in seen and args and args[0] is x_adv and torch.is_tensor(out): seen["logits"] = out.detach()
-    hook = clf.register_forward_hook(grab)
+    lr_now = optimizer.param_groups[0]["lr"]
+    if index is None: index = step * len(y) * world + rank + world * torch.arange(len(y), device=x.device)
+    x_adv = adversarial_batch(clf, loss, x, y, attack, generator, seed=seed, index=index, precision=attack_precision)
     optimizer.zero_grad(set_to_none=True)
     cast = lambda: torch.autocast(x.device.type, dtype=amp or torch.float32, enabled=amp is not None)
-    try:
-        with cast(): l = loss(clf, x_adv, x, y)
-    finally: hook.remove()
+    with cast(): l, logits = loss.forward(clf, x_adv, x, y)
     with torch.no_grad(), cast():
-        logits = seen.get("logits") if _plain_logits(loss) else None
         if logits is None: logits = _predict(clf, loss, x_adv)
-        stats = [l.detach().float() * len(y), (logits.argmax(-1) == y).sum().float(), torch.tensor(float(len(y)), device=x.device)]
+        stats = [l.detach().float() * len(y), (logits.argmax(-1) == y).sum().float(), torch.full((), float(len(y)), device=x.device)]
         if clean_acc: stats.append((_predict(clf, loss, x).argmax(-1) == y).sum().float())
     (scaler.scale(l) if scaler is not None else l).backward()
     if world > 1: _allreduce_grads(params, world)
@@ -318,6 +311,7 @@ def train(clf:nn.Module,                       # a `ZeroShotClassifier` over the
           warmup_steps:int=1000,                # linear warm-up steps
           schedule:str="cosine",                # after warm-up: 'cosine' to 0, or 'constant'
           amp:bool|str|None=None,               # None: bf16/fp16 autocast on CUDA, off on CPU; or True, False, 'bf16', 'fp16'
+          attack_precision:str|None=None,       # training attack's precision; None: the update's autocast dtype on CUDA, fp32 on CPU
           grad_clip:float|None=None,            # clip the gradient norm to this
           ckpt_dir:str|Path|None=None,          # where last.pt and adapter.pt go
           ckpt_every:int|None=None,             # write last.pt every this many steps (and at the end)
@@ -361,11 +355,13 @@ def train(clf:nn.Module,                       # a `ZeroShotClassifier` over the
     opt = _make_optimizer(optimizer, [g for g in groups if g["params"]], lr, momentum, weight_decay)
     sched = torch.optim.lr_scheduler.LambdaLR(opt, functools.partial(lr_factor, total=total, warmup=warmup_steps, schedule=schedule))
     scaler = torch.amp.GradScaler(device.type, enabled=dtype == torch.float16)
-    gen = make_generator(_mix(seed, 6, rank))          # CPU: its state saves and restores anywhere
+    attack_precision = check_precision(attack_precision if attack_precision is not None else
+                                       dtype if device.type == "cuda" and dtype is not None else "fp32")
+    attack_seed = _mix(seed, 6)                         # the attacks' counter-based draws: (attack_seed, restart, example position)
     config = dict(attack=_attack_args(attack) | {"name": attack.name}, loss=loss.describe() if hasattr(loss, "describe") else getattr(loss, "name", type(loss).__name__),
                   adapter=describe_adapter(adapter), n_train=n, steps=total, batch_size=batch_size, optimizer=optimizer, lr=lr,
                   momentum=momentum if optimizer == "sgd" else None, weight_decay=weight_decay, warmup_steps=warmup_steps,
-                  schedule=schedule, amp=str(dtype).replace("torch.", "") if dtype else None, grad_clip=grad_clip, seed=seed,
+                  schedule=schedule, amp=str(dtype).replace("torch.", "") if dtype else None, attack_precision=attack_precision, grad_clip=grad_clip, seed=seed,
                   drop_last=drop_last, world_size=world, n_val=len(val_dataset) if val_dataset is not None else None,
                   val_every=val_every, select=select)
     history, val_history, step = [], [], 0
@@ -377,15 +373,15 @@ def train(clf:nn.Module,                       # a `ZeroShotClassifier` over the
         if diff: raise TecoaError(f"The checkpoint in {ckpt_dir} was written with other settings ({', '.join(f'{k}: {a!r} vs {b!r}' for k, (a, b) in diff.items())}); "
                                   "pass the same settings or a fresh ckpt_dir.")
         adapter.load_state_dict(ck["adapter"]); opt.load_state_dict(ck["optimizer"]); sched.load_state_dict(ck["scheduler"])
-        scaler.load_state_dict(ck["scaler"]); _set_rng_state(ck["rng"][rank], gen, loss)
+        scaler.load_state_dict(ck["scaler"]); _set_rng_state(ck["rng"][rank], loss)
         step, history, val_history, best = ck["step"], ck["history"], ck["val_history"], ck["best"]
     log = get_logger("tecoa_nb.train")
     if log_every and rank == 0: log.info("train", steps=total, start=step, adapter=config["adapter"].get("adapter"), n_trainable=config["adapter"]["n_trainable"], world=world)
 
     def save_checkpoint():
         rngs = [None] * world
-        if world > 1: dist.all_gather_object(rngs, _rng_state(gen, loss))
-        else: rngs = [_rng_state(gen, loss)]
+        if world > 1: dist.all_gather_object(rngs, _rng_state(loss))
+        else: rngs = [_rng_state(loss)]
         if rank == 0:
             atomic_torch_save({"step": step, "adapter": _cpu(adapter.state_dict()), "optimizer": opt.state_dict(), "scheduler": sched.state_dict(),
                                "scaler": scaler.state_dict(), "rng": rngs, "history": history, "val_history": val_history, "best": best,
@@ -400,7 +396,7 @@ def train(clf:nn.Module,                       # a `ZeroShotClassifier` over the
         for x, y in iter_batches(dataset, batch_size, seed, start=step, stop=total, drop_last=drop_last, rank=rank, world_size=world,
                                  num_workers=num_workers, pin_memory=device.type == "cuda"):
             x, y = x.to(device, non_blocking=True), y.to(device, non_blocking=True)
-            rec = train_step(clf, loss, x, y, attack=attack, generator=gen, optimizer=opt, scheduler=sched, scaler=scaler, amp=dtype,
+            rec = train_step(clf, loss, x, y, attack=attack, seed=attack_seed, step=step, attack_precision=attack_precision, optimizer=opt, scheduler=sched, scaler=scaler, amp=dtype,
                              grad_clip=grad_clip, clean_acc=clean_acc)
             step += 1; rec = {"step": step, **rec}
             if not math.isfinite(rec["loss"]) and not scaler.is_enabled():
