@@ -145,10 +145,10 @@ def plan_jobs(suite:Sequence[str], attacks:Sequence[str], eps:Sequence[float]) -
             else: jobs += [Job(d, a, float(e)) for e in eps]
     return list(dict.fromkeys(jobs))
 
-def job_params(job:Job, info:dict, n:int|None, seed:int, split:str, protocol:str|None) -> dict:
+def job_params(job:Job, info:dict, n:int|None, seed:int, split:str, protocol:str|None, templates:str="paper") -> dict:
     "What a job's result depends on (its file is reused only when these are equal)."
     return {"model": info["identity"], "model_key": info["key"], "dataset": job.dataset, "attack": job.attack,
-            "eps": job.eps, "n": n, "seed": seed, "split": split, "protocol": protocol}
+            "eps": job.eps, "n": n, "seed": seed, "split": split, "protocol": protocol, "templates": templates}
 
 def _done(path:Path, params:dict) -> bool:
     if not path.exists(): return False
@@ -157,13 +157,14 @@ def _done(path:Path, params:dict) -> bool:
 
 # %% ../nbs/15_evaluate_cli.ipynb #aaba0170
 def run_evaluation(clf, info:dict, suite:Sequence[str], attacks:Sequence[str], eps:Sequence[float], out:str|Path, *,
-                   n:int|None=None, seed:int=0, batch_size:int=64, split:str="test", protocol:str|None=None,
+                   n:int|None=None, seed:int=0, batch_size:int=64, split:str="test", protocol:str|None=None, templates:str="paper",
                    root=None, progress:bool=True, echo=print) -> pd.DataFrame:
     "Evaluate every (dataset, attack, ε) job not already done under `out`; returns the tidy table of all the jobs."
     from tqdm.auto import tqdm
     from tecoa_nb.evaluate import evaluate, write_result, read_result, as_attack
+    from tecoa_nb.data import dataset_templates
     jobs, out = plan_jobs(suite, attacks, eps), Path(out)/info["slug"]
-    todo = [j for j in jobs if not _done(out/j.dataset/j.filename(), job_params(j, info, n, seed, split, protocol))]
+    todo = [j for j in jobs if not _done(out/j.dataset/j.filename(), job_params(j, info, n, seed, split, protocol, templates))]
     if len(todo) < len(jobs): echo(f"{len(jobs) - len(todo)} of {len(jobs)} results are already in {out}; evaluating the other {len(todo)}")
     bar = tqdm(todo, desc="evaluate", unit="job", disable=not progress, file=sys.stderr)
     for j in bar:
@@ -171,8 +172,9 @@ def run_evaluation(clf, info:dict, suite:Sequence[str], attacks:Sequence[str], e
         atk = as_attack("clean") if j.is_clean else as_attack(j.attack)
         if not j.is_clean: atk = type(atk)(**{**atk.__dict__, "eps": j.eps})
         table = evaluate(clf, [j.dataset], [atk], n_per_dataset=n, seed=seed, batch_size=batch_size, split=split,
-                         root=root, progress=False)
-        write_result(out/j.dataset/j.filename(), params=job_params(j, info, n, seed, split, protocol), table=table,
+                         root=root, progress=False,
+                         templates=None if templates == "paper" else {j.dataset: dataset_templates(j.dataset, templates)})
+        write_result(out/j.dataset/j.filename(), params=job_params(j, info, n, seed, split, protocol, templates), table=table,
                      extra={"checkpoint": info.get("checkpoint")})
     bar.close()
     rows = []
@@ -236,11 +238,14 @@ def _evaluate_cmd(args):
     n = args.n if args.n is not None else (proto.n if proto else None)
     if n is not None and n < 1: raise TecoaError(f"--n must be a positive number of images per dataset, got {n}.")
     if proto and proto.missing: print(f"note: the {proto.name} preset also has {', '.join(proto.missing)}, which have no loader here; they are skipped")
-    if proto and proto.templates != "paper": print(f"note: the {proto.name} preset uses {proto.templates} templates; this version evaluates with each dataset's own templates")
+    templates = args.templates or (proto.templates if proto else "paper")
+    if templates != "paper":
+        from tecoa_nb.data import dataset_templates
+        for d_ in suite: dataset_templates(d_, templates)   # fails before loading the model when a template set is unavailable
     clf, info = load_for_eval(args.model, args.pretrained, args.checkpoint, args.device, args.cache_dir)
     with Timer() as t:
         table = run_evaluation(clf, info, suite, attacks, eps, args.out, n=n, seed=args.seed, batch_size=args.batch_size,
-                               protocol=proto.name if proto else None, root=args.data, progress=not args.quiet)
+                               protocol=proto.name if proto else None, templates=templates, root=args.data, progress=not args.quiet)
     from tecoa_nb.evaluate import summarize
     print(f"\n{args.model} ({info['slug']}), zero-shot accuracy (%), {t.seconds:.1f} s:\n")
     print(markdown_table(summarize(table)))
@@ -254,6 +259,7 @@ def _evaluate_args(p):
     p.add_argument("--suite", default="tecoa", help="preset (tecoa, robustvlm, mini, smoke; paper = tecoa) or datasets separated by commas")
     p.add_argument("--attacks", help="attacks separated by commas, as parse_attack reads them (clean,pgd100,cw100,aa,aa[apgd-ce+apgd-t])")
     p.add_argument("--eps", help="L-inf radii separated by commas (e.g. 1/255,4/255)")
+    p.add_argument("--templates", choices=["paper", "clip_benchmark"], help="prompt templates: the paper's one per dataset, or CLIP_benchmark's ensembles (default: the preset's, else paper)")
     p.add_argument("--n", type=int, help="images per dataset (a seeded subset; default: the preset's, else all)")
     p.add_argument("--batch-size", type=int, default=64)
     p.add_argument("--seed", type=int, default=0)
