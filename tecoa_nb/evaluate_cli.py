@@ -102,10 +102,14 @@ def load_for_eval(model:str, pretrained:str|None=None, checkpoint:str|Path|None=
     from tecoa_nb.models import ZeroShotClassifier, load_clip, load_into_classifier
     dev = get_device(device)
     if model == "tinyclip":
-        from tecoa_nb.world import load_tinyclip, world_profile
+        import copy
+        from tecoa_nb.models import ClipBundle
+        from tecoa_nb.study import study_config, base_bundle
+        from tecoa_nb.world import world_profile
         if pretrained is not None: raise TecoaError("--pretrained does not apply to tinyclip; it is pretrained by the study itself.")
-        bundle = load_tinyclip(profile=world_profile()); bundle.model.to(dev)
-        ident = {"model": "tinyclip", "profile": world_profile(), "weights": Path(bundle.pretrained).name}
+        cfg = study_config(world_profile()); b = base_bundle(cfg)     # the study's base model, as its notebooks load it
+        bundle = ClipBundle(copy.deepcopy(b.model).to(dev), b.tokenizer, b.image_size, b.mean, b.std, b.name, b.pretrained)
+        ident = {"model": "tinyclip", "profile": cfg.profile, "weights": Path(b.pretrained).parent.name}
     else:
         bundle = load_clip(model, pretrained, device=dev, cache_dir=cache_dir)
         ident = {"model": model, "pretrained": pretrained}
