@@ -19,10 +19,11 @@ from .core import TecoaError, make_generator
 __all__ = ['CIFAR10_CLASSES', 'STL10_CLASSES', 'PCAM_CLASSES', 'EUROSAT_CLASSES', 'CIFAR100_CLASSES', 'CALTECH101_CLASSES',
            'CALTECH256_CLASSES', 'OXFORD_PETS_CLASSES', 'FLOWERS102_CLASSES', 'FOOD101_CLASSES',
            'STANFORD_CARS_CLASSES', 'SUN397_CLASSES', 'COUNTRY211_CLASSES', 'FGVC_AIRCRAFT_CLASSES', 'DTD_CLASSES',
-           'DEFAULT_TEMPLATE', 'PAPER_TEMPLATES', 'SPLIT_SEED', 'TEST_FRACTION', 'PAPER_SUITE', 'DatasetSpec',
-           'register_dataset', 'list_datasets', 'get_dataset', 'load_dataset', 'format_classname', 'TensorImageDataset',
-           'seeded_subset', 'data_root', 'imagenet_classnames', 'paper_transform', 'fixed_split', 'PaperDataset',
-           'register_paper_datasets']
+           'DEFAULT_TEMPLATE', 'PAPER_TEMPLATES', 'SPLIT_SEED', 'TEST_FRACTION', 'PAPER_SUITE', 'TEMPLATE_SETS',
+           'CLIP_BENCHMARK_NAMES', 'DatasetSpec', 'register_dataset', 'list_datasets', 'get_dataset', 'load_dataset',
+           'format_classname', 'TensorImageDataset', 'seeded_subset', 'data_root', 'imagenet_classnames',
+           'paper_transform', 'fixed_split', 'PaperDataset', 'register_paper_datasets', 'clip_benchmark_templates',
+           'dataset_templates']
 
 # %% ../nbs/01_data.ipynb #a9061a29
 @dataclass
@@ -537,3 +538,32 @@ def register_paper_datasets() -> list[str]:
     return list(PAPER_SUITE)
 
 register_paper_datasets()
+
+# %% ../nbs/01_data.ipynb #bc99ca66
+TEMPLATE_SETS = ("paper", "clip_benchmark")
+# this project's dataset name -> CLIP_benchmark's (Caltech-256 has no CLIP_benchmark templates)
+CLIP_BENCHMARK_NAMES = {"imagenet": "imagenet1k", "cifar10": "cifar10", "cifar100": "cifar100", "stl10": "stl10",
+    "caltech101": "caltech101", "oxford_pets": "pets", "flowers102": "flowers", "food101": "food101", "stanford_cars": "cars",
+    "sun397": "sun397", "country211": "country211", "fgvc_aircraft": "fgvc_aircraft", "pcam": "pcam", "dtd": "dtd", "eurosat": "eurosat"}
+
+def _clip_benchmark_file() -> Path:
+    import importlib.util
+    spec = importlib.util.find_spec("clip_benchmark")    # finds the package without importing it (and its heavy imports)
+    if spec is None or not spec.submodule_search_locations:
+        raise TecoaError("CLIP_benchmark's template ensembles are read from its package; install it with `pip install clip-benchmark`, "
+                         "or use the paper's templates (--templates paper).")
+    return Path(list(spec.submodule_search_locations)[0])/"datasets"/"en_zeroshot_classification_templates.json"
+
+def clip_benchmark_templates(name:str, path:str|Path|None=None) -> list[str]:
+    "CLIP_benchmark's English template ensemble for paper dataset `name`, as `{}` format strings."
+    if name not in CLIP_BENCHMARK_NAMES:
+        raise TecoaError(f"CLIP_benchmark has no templates for {name!r}; it has them for {', '.join(CLIP_BENCHMARK_NAMES)}.")
+    import json
+    table = json.loads(Path(path or _clip_benchmark_file()).read_text())
+    return [t.replace("{c}", "{}") for t in table[CLIP_BENCHMARK_NAMES[name]]]
+
+def dataset_templates(name:str, templates:str="paper") -> list[str]:
+    "The templates of dataset `name` under a template set: 'paper' (one per dataset, the registry's) or 'clip_benchmark' (ensembles)."
+    if templates == "paper": return list(get_dataset(name).templates)
+    if templates == "clip_benchmark": return clip_benchmark_templates(name)
+    raise TecoaError(f"Unknown template set {templates!r}; use one of {', '.join(TEMPLATE_SETS)}.")

@@ -79,8 +79,9 @@ def _takes_info(atk) -> bool:
     except (TypeError, ValueError): return False
 
 def evaluate(clf, suite:str|Sequence[str], attacks:Sequence|None=None, *, n_per_dataset:int|None=None, seed:int=0,
-             batch_size:int=64, split:str="test", root:str|Path|None=None, progress:bool=True, num_workers:int=0) -> pd.DataFrame:
-    "Zero-shot accuracy (%) of `clf` on each dataset of `suite` under each attack (clean: no attack), as a tidy table."
+             batch_size:int=64, split:str="test", root:str|Path|None=None, progress:bool=True, num_workers:int=0,
+             templates:dict[str, Sequence[str]]|None=None) -> pd.DataFrame:
+    "Zero-shot accuracy (%) of `clf` on each dataset of `suite` under each attack (clean: no attack), as a tidy table; `templates` overrides a dataset's prompts."
     suite = [suite] if isinstance(suite, str) else list(suite)
     attacks = [as_attack(a) for a in (attacks if attacks is not None else [None])]
     if not suite: raise TecoaError("The suite is empty; pass dataset names such as ['cifar10'] or PAPER_SUITE.")
@@ -101,8 +102,9 @@ def evaluate(clf, suite:str|Sequence[str], attacks:Sequence|None=None, *, n_per_
                 ds = load_dataset(spec.name, split, root)
                 _, idx = seeded_subset(ds, n_per_dataset, seed)
             names = list(getattr(ds, "classnames", None) or spec.classnames)
-            key = (tuple(names), tuple(spec.templates))
-            if key not in emb_cache: emb_cache[key] = clf.embed_classes(names, spec.templates)
+            tmpl = list((templates or {}).get(spec.name, spec.templates))
+            key = (tuple(names), tuple(tmpl))
+            if key not in emb_cache: emb_cache[key] = clf.embed_classes(names, tmpl)
             n_batches = -(-len(idx) // batch_size)
             bar.total += n_batches * len(attacks); bar.refresh()
             correct, seconds, infos = [0] * len(attacks), [0.0] * len(attacks), {}
@@ -127,7 +129,7 @@ def evaluate(clf, suite:str|Sequence[str], attacks:Sequence|None=None, *, n_per_
                              "n": n, "correct": correct[j], "accuracy": 100.0 * correct[j] / max(n, 1), "seconds": seconds[j]})
             subsets[spec.name] = idx
             datasets[spec.name] = {"kind": spec.kind, "split": split, "n_total": len(ds), "n": n, "n_classes": len(names),
-                                   "resolution": spec.resolution, "templates": list(spec.templates),
+                                   "resolution": spec.resolution, "templates": tmpl,
                                    "classnames_sha1": _sha1(names), "split_info": getattr(ds, "split_info", None) or {"split": split},
                                    "load_seconds": t_load.seconds,
                                    "attack_info": {k: v for k, v in infos.items() if set(v) - {"label"}}}

@@ -17,8 +17,10 @@ import open_clip
 from .core import TecoaError, tecoa_home, atomic_torch_save, atomic_write_json, get_logger
 
 # %% auto #0
-__all__ = ['TINY_CONFIGS', 'register_tiny_configs', 'ClipBundle', 'load_checkpoint_into', 'load_clip', 'text_fingerprint',
-           'encode_classes', 'class_embeddings', 'ZeroShotClassifier', 'zero_shot_classifier']
+__all__ = ['TINY_CONFIGS', 'WEIGHT_FILES', 'register_tiny_configs', 'ClipBundle', 'load_clip', 'text_fingerprint',
+           'encode_classes', 'class_embeddings', 'ZeroShotClassifier', 'zero_shot_classifier', 'read_checkpoint',
+           'checkpoint_format', 'check_complete', 'load_checkpoint_into', 'official_prompts', 'load_into_classifier',
+           'resolve_model_dir']
 
 # %% ../nbs/03_models.ipynb #6ad2bd0e
 TINY_CONFIGS = {
@@ -58,6 +60,7 @@ class ClipBundle:
     std: tuple
     name: str
     pretrained: str|None = None
+    checkpoint: dict|None = None   # what load_checkpoint_into reported
 
 def _offline(offline):
     if offline is not None: return bool(offline)
@@ -79,21 +82,6 @@ def _cached_weights(name:str, tag:str) -> str:
                      f"download them on a networked machine with `python -c \"import open_clip; open_clip.create_model('{name}', pretrained='{tag}')\"` "
                      f"and copy ~/.cache/huggingface here, or pass pretrained=<path to a checkpoint file>.")
 
-def _state_dict_of(obj) -> dict:
-    for k in ("state_dict", "model", "model_state_dict"):
-        if isinstance(obj, dict) and k in obj and isinstance(obj[k], dict): obj = obj[k]; break
-    if not isinstance(obj, dict): raise TecoaError("Checkpoint holds no state dict; pass a file saved with torch.save(model.state_dict()).")
-    return {k[len("module."):] if k.startswith("module.") else k: v for k, v in obj.items() if torch.is_tensor(v)}
-
-def load_checkpoint_into(model:nn.Module, path:str|Path) -> dict:
-    "Load matching tensors of the checkpoint at `path` into `model`; returns which keys loaded / were missing / unexpected."
-    from tecoa_nb.core import torch_load
-    sd = _state_dict_of(torch_load(path)); own = model.state_dict()
-    ok = {k: v for k, v in sd.items() if k in own and own[k].shape == v.shape}
-    if not ok: raise TecoaError(f"No tensor of {path} matches the model's parameters; is it a checkpoint of this architecture?")
-    model.load_state_dict(ok, strict=False)
-    return {"loaded": sorted(ok), "missing": sorted(set(own) - set(ok)), "unexpected": sorted(set(sd) - set(ok))}
-
 class _DropRandomInitWarning(logging.Filter):
     def filter(self, r): return "No pretrained weights loaded" not in r.getMessage()
 
@@ -105,9 +93,11 @@ def _quiet_random_init():
     finally: root.removeFilter(f)
 
 def load_clip(name:str, pretrained:str|None=None, checkpoint:str|Path|None=None, device:str|torch.device="cpu",
-              offline:bool|None=None, precision:str="fp32") -> ClipBundle:
-    "Load an open_clip model by name, pretrained tag or file (None: random init), optionally overlaying `checkpoint`."
+              offline:bool|None=None, precision:str="fp32", cache_dir:str|Path|None=None) -> ClipBundle:
+    "Load an open_clip model by name, `hf-hub:`/`local-dir:`/folder, pretrained tag or file (None: random init), optionally overlaying `checkpoint`."
     register_tiny_configs()
+    if name.startswith(("hf-hub:", "local-dir:")) or (name not in open_clip.list_models() and Path(name).expanduser().is_dir()):
+        name = resolve_model_dir(name, cache_dir, offline)
     schema = name.startswith(("hf-hub:", "local-dir:"))
     if not schema and name not in open_clip.list_models():
         raise TecoaError(f"Unknown model {name!r}; use an open_clip name (open_clip.list_models()), 'hf-hub:…', 'local-dir:…' or one of {list(TINY_CONFIGS)}.")
@@ -128,13 +118,16 @@ def load_clip(name:str, pretrained:str|None=None, checkpoint:str|Path|None=None,
     except Exception as e:
         raise TecoaError(f"Could not load {name!r} with pretrained={pretrained!r} ({type(e).__name__}: {str(e)[:200]}); "
                          "if the machine is offline, put the weights in the Hugging Face cache or pass a checkpoint file.") from None
-    if checkpoint is not None: load_checkpoint_into(model, checkpoint)
+    info = load_checkpoint_into(model, checkpoint) if checkpoint is not None else None
+    if info and info["prompts"]:
+        get_logger("tecoa_nb.models").warning(f"{checkpoint} also holds visual prompts ({', '.join(info['prompts'])}); "
+                                              "load it with load_into_classifier(classifier, path) to apply them")
     model.eval()
     pcfg = getattr(model.visual, "preprocess_cfg", None) or {}
     size = model.visual.image_size; size = size[0] if isinstance(size, (tuple, list)) else int(size)
     mean = tuple(pcfg.get("mean", open_clip.OPENAI_DATASET_MEAN)); std = tuple(pcfg.get("std", open_clip.OPENAI_DATASET_STD))
     tok = open_clip.get_tokenizer(name)
-    return ClipBundle(model, tok, size, mean, std, name, pretrained)
+    return ClipBundle(model, tok, size, mean, std, name, pretrained, info)
 
 # %% ../nbs/03_models.ipynb #1a880ead
 _TEXT_CACHE: dict[str, torch.Tensor] = {}
@@ -257,3 +250,171 @@ def zero_shot_classifier(name:str="tecoa-tiny", pretrained:str|None=None, classn
     clf = ZeroShotClassifier(load_clip(name, pretrained, device=device, **kw)).to(device)
     if classnames is not None: clf.set_classes(clf.embed_classes(classnames, templates))
     return clf
+
+# %% ../nbs/03_models.ipynb #39a6d029
+WEIGHT_FILES = ("open_clip_model.safetensors", "open_clip_pytorch_model.bin")
+_NESTS = ("state_dict", "model", "model_state_dict")
+
+def _weights_file(path:Path) -> Path:
+    "The weights file of an open_clip folder (or `path` itself when it is a file)."
+    if not path.is_dir(): return path
+    for f in WEIGHT_FILES:
+        if (path/f).exists(): return path/f
+    raise TecoaError(f"Folder {path} holds no open_clip weights ({' or '.join(WEIGHT_FILES)}); pass a checkpoint file or an open_clip folder.")
+
+def read_checkpoint(path:str|Path):
+    "The object stored at `path`: a torch file, a `.safetensors` file, or the weights of an open_clip folder."
+    from tecoa_nb.core import torch_load
+    path = Path(path)
+    if not path.exists(): raise TecoaError(f"Checkpoint {path} does not exist; pass the path of a checkpoint file or folder.")
+    f = _weights_file(path)
+    if f.suffix == ".safetensors":
+        from safetensors.torch import load_file
+        try: return load_file(str(f))
+        except Exception as e: raise TecoaError(f"Checkpoint {f} is not a valid safetensors file ({type(e).__name__}); download it again.") from None
+    return torch_load(f)
+
+def checkpoint_format(obj) -> str:
+    "Which layout a loaded checkpoint has: 'tecoa-official', 'tecoa_nb-adapter' or 'state-dict'."
+    if isinstance(obj, dict) and isinstance(obj.get("vision_encoder_state_dict"), dict): return "tecoa-official"
+    if isinstance(obj, dict) and isinstance(obj.get("adapter"), dict): return "tecoa_nb-adapter"
+    return "state-dict"
+
+def _strip_module(sd:dict) -> dict:
+    return {k[len("module."):] if k.startswith("module.") else k: v for k, v in sd.items()}
+
+def _tensors(obj, path) -> dict:
+    "The tensor dict of a state-dict checkpoint (unwrapping `state_dict`/`model` nests and `module.` prefixes)."
+    fmt = checkpoint_format(obj)
+    if fmt == "tecoa-official": obj = obj["vision_encoder_state_dict"]
+    elif isinstance(obj, dict):
+        for k in _NESTS:
+            if isinstance(obj.get(k), dict) and obj[k]: obj = obj[k]; break
+    if not isinstance(obj, dict) or not any(torch.is_tensor(v) for v in obj.values()):
+        raise TecoaError(f"Checkpoint {path} holds no state dict; pass a file saved with torch.save(model.state_dict()) or a released checkpoint.")
+    return _strip_module({k: v for k, v in obj.items() if torch.is_tensor(v)})
+
+def _few(keys, n=3) -> str:
+    keys = sorted(keys); return ", ".join(keys[:n]) + (f" and {len(keys) - n} more" if len(keys) > n else "")
+
+def check_complete(own:dict, sd:dict, what:str, path) -> None:
+    "TecoaError naming what differs unless `sd` has exactly the keys of `own`, each with the same shape."
+    missing, unexpected = set(own) - set(sd), set(sd) - set(own)
+    shapes = {k for k in set(own) & set(sd) if tuple(own[k].shape) != tuple(sd[k].shape)}
+    if not (missing or unexpected or shapes): return
+    parts = [f"{len(missing)} missing ({_few(missing)})" if missing else "",
+             f"{len(unexpected)} unexpected ({_few(unexpected)})" if unexpected else "",
+             f"{len(shapes)} with another shape (" + ", ".join(f"{k}: {tuple(sd[k].shape)} vs {tuple(own[k].shape)}" for k in sorted(shapes)[:2]) + ")" if shapes else ""]
+    raise TecoaError(f"Checkpoint {path} does not match {what}: " + "; ".join(p for p in parts if p) +
+                     "; is it a checkpoint of this architecture?")
+
+def load_checkpoint_into(model:nn.Module, path:str|Path, obj=None) -> dict:
+    "Load the checkpoint at `path` into the open_clip `model`: the whole model or its image tower, completely or not at all."
+    obj = read_checkpoint(path) if obj is None else obj
+    fmt = checkpoint_format(obj)
+    if fmt == "tecoa_nb-adapter":
+        raise TecoaError(f"{path} is an adapter file of tecoa_nb, not model weights; load it with load_into_classifier(classifier, path).")
+    sd, own = _tensors(obj, path), model.state_dict()
+    vis = {k[len("visual."):]: v for k, v in own.items() if k.startswith("visual.")}
+    if all(k.startswith("visual.") for k in sd): part, sd = "image tower", {k[len("visual."):]: v for k, v in sd.items()}
+    elif fmt == "tecoa-official" or len(set(sd) & set(vis)) > len(set(sd) & set(own)): part = "image tower"   # OpenAI CLIP names
+    else: part = "model"
+    target = model.visual if part == "image tower" else model
+    check_complete(vis if part == "image tower" else own, sd, f"the {part} of this {type(target).__name__}", path)
+    target.load_state_dict(sd, strict=True)
+    report = {"format": fmt, "part": part, "n_tensors": len(sd), "prompts": official_prompts(obj) if fmt == "tecoa-official" else {}}
+    for k in ("epoch", "best_acc1", "step"):
+        if isinstance(obj, dict) and k in obj and not torch.is_tensor(obj[k]): report[k] = obj[k]
+    return report
+
+def official_prompts(obj:dict) -> dict:
+    "The visual prompts of an official TeCoA checkpoint: {'padding': {top, bottom, left, right}, 'tokens': [L, width]} where present."
+    out = {}
+    pad = _strip_module(obj.get("state_dict") or {})
+    names = {"pad_up": "top", "pad_down": "bottom", "pad_left": "left", "pad_right": "right"}
+    if pad:
+        if set(pad) != set(names):
+            raise TecoaError(f"The prompter of this official checkpoint has tensors {_few(pad)}; only the padding prompter (pad_up, pad_down, pad_left, pad_right) can be loaded.")
+        out["padding"] = {names[k]: v.squeeze(0) for k, v in pad.items()}
+    tok = _strip_module(obj.get("add_prompter") or {})
+    if tok:
+        if set(tok) != {"prompt"}:
+            raise TecoaError(f"The token prompter of this official checkpoint has tensors {_few(tok)}; only the plain TokenPrompter (one 'prompt' tensor) can be loaded.")
+        if tok["prompt"].ndim == 3 and tok["prompt"].shape[1] > 0: out["tokens"] = tok["prompt"].squeeze(0)
+    return out
+
+# %% ../nbs/03_models.ipynb #47eaad8d
+def _adapter_from_state(sd:dict, desc:dict|None=None):
+    "The adapter whose own tensors are `sd` (tensors of the image tower are returned apart, to copy in place)."
+    from tecoa_nb.adapters import Padding, Patch, Tokens, LinearHead, Compose
+    desc = desc or {}
+    visual = {k[len("visual."):]: v for k, v in sd.items() if k.startswith("visual.")}
+    rest = {k for k in sd if not k.startswith("visual.")}
+    parts = []
+    if {k for k in rest if k.startswith("padding.")}: parts.append(Padding(width=int(sd["padding.top"].shape[1])))
+    if "patch.patch" in rest:
+        corner = (desc.get("patch") or desc).get("corner", "top_left") if isinstance(desc, dict) else "top_left"
+        parts.append(Patch(size=int(sd["patch.patch"].shape[-1]), corner=corner))
+    if "tokens.prompts" in rest: parts.append(Tokens(n_tokens=int(sd["tokens.prompts"].shape[0])))
+    if "head.weight" in rest: parts.append(LinearHead(n_classes=int(sd["head.weight"].shape[0]), bias="head.bias" in rest))
+    known = {k for k in rest if k.split(".")[0] in ("padding", "patch", "tokens", "head")}
+    if rest - known: raise TecoaError(f"The adapter file has tensors this version cannot place ({_few(rest - known)}); was it written by another tool?")
+    adapter = None if not parts else parts[0] if len(parts) == 1 else Compose(*parts)
+    return adapter, visual
+
+def _load_visual_subset(clf, visual:dict, path) -> None:
+    own = clf.visual.state_dict()
+    check_complete({k: own[k] for k in visual if k in own}, visual, "the image tower of this model", path)
+    with torch.no_grad():
+        for k, v in visual.items(): own[k].copy_(v)
+
+def load_into_classifier(clf:"ZeroShotClassifier", path:str|Path) -> dict:
+    "Load any supported checkpoint into a `ZeroShotClassifier`: weights, an official file's visual prompts, or a tecoa_nb adapter file."
+    obj = read_checkpoint(path); fmt = checkpoint_format(obj)
+    if fmt == "tecoa_nb-adapter":
+        sd = {k: v for k, v in obj["adapter"].items() if torch.is_tensor(v)}
+        adapter, visual = _adapter_from_state(sd, obj.get("description") or (obj.get("info") or {}).get("adapter"))
+        if adapter is not None:
+            adapter.apply(clf); adapter.load_state_dict({k: v for k, v in sd.items() if not k.startswith("visual.")})
+        if visual: _load_visual_subset(clf, visual, path)
+        return {"format": fmt, "adapter": adapter.describe() if adapter is not None else {"adapter": "finetune"},
+                "n_tensors": len(sd), "image_tower_tensors": len(visual)}
+    report = load_checkpoint_into(clf.clip, path, obj)
+    pr = report.pop("prompts")
+    if pr:
+        from tecoa_nb.adapters import Padding, Tokens, Compose
+        parts, state = [], {}
+        if "padding" in pr:
+            p = pr["padding"]; S = p["top"].shape[-1]
+            if S != clf.image_size:
+                raise TecoaError(f"The padding prompt of {path} was trained on {S}-px inputs but this model takes {clf.image_size} px; use the model it was trained with.")
+            parts.append(Padding(width=int(p["top"].shape[1]))); state.update({f"padding.{k}": v for k, v in p.items()})
+        if "tokens" in pr: parts.append(Tokens(n_tokens=int(pr["tokens"].shape[0]))); state["tokens.prompts"] = pr["tokens"]
+        adapter = parts[0] if len(parts) == 1 else Compose(*parts)
+        adapter.apply(clf); adapter.load_state_dict(state)
+        report["adapter"] = adapter.describe()
+    return report
+
+# %% ../nbs/03_models.ipynb #496cfd20
+def resolve_model_dir(name:str, cache_dir:str|Path|None=None, offline:bool|None=None) -> str:
+    "Turn `hf-hub:org/repo` (found in the Hugging Face cache), a cache folder `models--org--repo` or a plain folder into `local-dir:<folder>`."
+    if name.startswith("hf-hub:"):
+        from huggingface_hub import try_to_load_from_cache
+        repo = name[len("hf-hub:"):].strip("/")
+        p = try_to_load_from_cache(repo, "open_clip_config.json", cache_dir=str(cache_dir) if cache_dir else None)
+        if isinstance(p, str) and Path(p).exists(): return resolve_model_dir("local-dir:" + str(Path(p).parent))
+        if _offline(offline):
+            raise TecoaError(f"{name} is not in the Hugging Face cache and this run is offline; download it on a networked machine "
+                             f"(`huggingface-cli download {repo}`) and copy the cache here, or pass the folder with open_clip_config.json.")
+        return name
+    folder = Path(name[len("local-dir:"):] if name.startswith("local-dir:") else name).expanduser()
+    if not name.startswith("local-dir:") and not folder.is_dir(): return name
+    if (folder/"snapshots").is_dir():   # a Hugging Face cache folder: models--org--repo
+        ref = folder/"refs"/"main"
+        snaps = [folder/"snapshots"/ref.read_text().strip()] if ref.exists() else sorted((folder/"snapshots").iterdir())
+        if not snaps or not snaps[-1].is_dir(): raise TecoaError(f"The Hugging Face cache folder {folder} has no snapshot; download the model again.")
+        folder = snaps[-1]
+    if not (folder/"open_clip_config.json").exists():
+        raise TecoaError(f"{folder} has no open_clip_config.json; pass an open_clip model folder (open_clip_config.json + open_clip_pytorch_model.bin).")
+    _weights_file(folder)   # fails with one sentence when the weights are missing
+    return f"local-dir:{folder}"
