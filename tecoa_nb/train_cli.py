@@ -89,8 +89,9 @@ REFERENCE_LOSSES = ("tecoa_pseudo", "fare", "pmg_aft")
 
 def _load_bundle(s:TrainSettings, device):
     if s.model == "tinyclip":
-        from tecoa_nb.world import load_tinyclip
-        return load_tinyclip(profile=s.tinyclip_profile, device=str(device))
+        from tecoa_nb.pretrain import load_tinyclip
+        from tecoa_nb.study import study_config
+        return load_tinyclip(**study_config(s.tinyclip_profile).pretrain, device=str(device))   # the study's base model, freshly loaded
     return load_clip(s.model, s.pretrained, checkpoint=s.checkpoint, device=device)
 
 def _run_device(s:TrainSettings) -> torch.device:
