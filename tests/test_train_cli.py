@@ -2,8 +2,9 @@
 import json, os, signal, subprocess, sys, time
 from pathlib import Path
 import torch, yaml
+from tecoa_nb.world import ADAPT_NAME
 
-SMOKE = dict(model="tinyclip", tinyclip_profile="smoke", dataset="world_shapes-smoke", attack="pgd2", eps="4/255", alpha="4/255",
+SMOKE = dict(model="tinyclip", tinyclip_profile="smoke", dataset=ADAPT_NAME + "-smoke", attack="pgd2", eps="4/255", alpha="4/255",
              epochs=None, batch_size=16, optimizer="sgd", lr=1e-2, warmup_steps=2, seed=3)
 
 def _cmd() -> list[str]:
@@ -25,7 +26,7 @@ def _history(run_dir) -> list: return json.loads((Path(run_dir)/"run.json").read
 def test_train_writes_adapter_and_run_json(tmp_path):
     r = _train("--config", _config(tmp_path, steps=3), "--out", str(tmp_path/"run"))
     rec = json.loads((tmp_path/"run"/"run.json").read_text())
-    assert rec["steps"] == 3 and [h["step"] for h in rec["history"]] == [1, 2, 3] and rec["settings"]["dataset"] == "world_shapes-smoke"
+    assert rec["steps"] == 3 and [h["step"] for h in rec["history"]] == [1, 2, 3] and rec["settings"]["dataset"] == ADAPT_NAME + "-smoke"
     assert rec["seed"] == 3 and "torch" in rec["versions"] and rec["timings"]["seconds"] > 0 and "commit" in rec
     assert (tmp_path/"run"/"last.pt").exists() and "adapter.pt" in r.stdout
     bad = subprocess.run(_cmd() + ["train", "--config", _config(tmp_path, steps=3), "--out", str(tmp_path/"run")], capture_output=True, text=True)
