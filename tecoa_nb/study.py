@@ -94,8 +94,8 @@ def _profiles() -> dict:
                      eps_sweep=[0, world.MINI_EPS / 4, world.MINI_EPS / 2, world.MINI_EPS, 2 * world.MINI_EPS],
                      strong_attacks=["pgd10", "pgd50", "cw50", "aa[apgd-ce+apgd-t]"], n_eval=200, n_eval_strong=32, eval_batch=200,
                      steps=MINI_STEPS, batch_size=64, optimizer="adamw", warmup_steps=MINI_STEPS // 20,
-                     lr_grid={"ft": [5e-4, 1e-3, 2e-3], "vp": [1e-2, 3e-2, 1e-1]}, select="val", n_val=256,
-                     ft_lr=1e-3, vp_lr=3e-2, head_lr=1e-2, padding=3, n_tokens=8, token_init="zeros",
+                     lr_grid={"ft": [1e-3, 2e-3, 4e-3], "vp": [1e-1, 3e-1, 1.0]}, select="val", n_val=256,
+                     ft_lr=2e-3, vp_lr=3e-1, head_lr=1e-2, padding=3, n_tokens=8, token_init="zeros",
                      pretrain=dict(profile="mini")),
         "paper": dict(profile="paper", model="ViT-B-32", pretrained="openai", adapt="imagenet", suite=list(PAPER_SUITE_NAMES),
                       eps=1/255, eval_steps=100, eps_sweep=[0, 1/255, 2/255, 4/255], strong_attacks=["pgd10", "pgd100", "cw100", "aa"],
@@ -229,18 +229,26 @@ def family_lr(cfg:StudyConfig, family:str, progress:bool=False) -> float:
 
 SWEEP_METHOD = {"ft": "TeCoA-FT", "vp": "TeCoA-VP"}
 
-def select_lr(cfg:StudyConfig, family:str, progress:bool=False) -> tuple[float, list[dict]]:
-    "Rule 1: train TeCoA at each rate of `cfg.lr_grid[family]`; the best robust val accuracy wins (ties: the smaller rate)."
-    rows = []
-    for lr in sorted(cfg.lr_grid[family]):
+def select_lr(cfg:StudyConfig, family:str, progress:bool=False, max_extend:int=2) -> tuple[float, list[dict]]:
+    "Rule 1: train TeCoA at each rate of `cfg.lr_grid[family]`; the best robust val accuracy wins (ties: the smaller rate), and a win at an edge extends the grid."
+    rows, grid = {}, sorted(cfg.lr_grid[family])
+    def run(lr):
         _, info = adapt(cfg, SWEEP_METHOD[family], lr=lr, progress=progress)
         vh = info["train"]["val_history"]
         best = max(vh, key=lambda v: v["robust_acc"]) if vh else {"robust_acc": float("nan"), "clean_acc": float("nan"), "step": None}
-        rows.append({"family": family, "method": SWEEP_METHOD[family], "lr": lr, "val_robust": 100 * best["robust_acc"],
-                     "val_clean": 100 * best["clean_acc"], "best_step": best["step"], "val_history": vh})
-    win = max(rows, key=lambda r: (r["val_robust"], -r["lr"]))
-    for r in rows: r["selected"] = r is win
-    return win["lr"], rows
+        rows[lr] = {"family": family, "method": SWEEP_METHOD[family], "lr": lr, "val_robust": 100 * best["robust_acc"],
+                    "val_clean": 100 * best["clean_acc"], "best_step": best["step"], "val_history": vh}
+    for lr in grid: run(lr)
+    for _ in range(max_extend):                      # the winner must be inside the grid: extend it past a winning edge
+        win = max(rows.values(), key=lambda r: (r["val_robust"], -r["lr"]))["lr"]
+        lrs = sorted(rows)
+        if len(lrs) < 2 or lrs[0] < win < lrs[-1]: break
+        lr = win * lrs[-1] / lrs[-2] if win == lrs[-1] else win * lrs[0] / lrs[1]
+        run(float(f"{lr:.3g}"))
+    out = [rows[k] for k in sorted(rows)]
+    win = max(out, key=lambda r: (r["val_robust"], -r["lr"]))
+    for r in out: r["selected"] = r is win
+    return win["lr"], out
 
 def adapt(cfg:StudyConfig, m:str|Method, n_train:int|None=None, n_classes:int|None=None, progress:bool=True,
           lr:float|None=None) -> tuple[ZeroShotClassifier, dict]:
