@@ -14,8 +14,8 @@ import yaml
 from .core import TecoaError, atomic_write_json, atomic_write_text, read_json, get_logger, package_versions, git_commit
 
 # %% auto #0
-__all__ = ['find_root', 'Run', 'Manifest', 'load_manifest', 'result_modules', 'library_digest', 'code_hash', 'run_paths',
-           'is_up_to_date', 'execute_run', 'reproduce']
+__all__ = ['SLURM_KEYS', 'find_root', 'Run', 'Manifest', 'load_manifest', 'result_modules', 'library_digest', 'code_hash',
+           'run_paths', 'is_up_to_date', 'execute_run', 'reproduce', 'submitit_executor']
 
 # %% ../nbs/10_runs.ipynb #dede1165
 def find_root(start:str|Path|None=None) -> Path:
@@ -44,6 +44,9 @@ class Manifest:
     aggregate: Run|None
     path: Path|None = None
     root: Path|None = None
+    slurm: dict = field(default_factory=dict)   # cluster resources for `--executor submitit`: partition, gpus, time, cpus, mem_gb
+
+SLURM_KEYS = ("partition", "gpus", "time", "cpus", "mem_gb")
 
 def _declared(nb:Path) -> dict:
     "The parameters a notebook declares in its `parameters` cell (name → info)."
@@ -68,8 +71,11 @@ def load_manifest(profile_or_path:str|Path="mini", root:str|Path|None=None) -> M
     root = Path(root) if root else p.resolve().parent.parent
     try: d = yaml.safe_load(p.read_text()) or {}
     except yaml.YAMLError as e: raise TecoaError(f"{p} is not valid YAML ({e.__class__.__name__}); fix its syntax.") from None
-    unknown_keys = set(d) - {"profile", "defaults", "runs", "aggregate", "description"}
-    if unknown_keys: raise TecoaError(f"{p}: unknown top-level key(s) {', '.join(sorted(unknown_keys))}; allowed: profile, defaults, runs, aggregate, description.")
+    unknown_keys = set(d) - {"profile", "defaults", "runs", "aggregate", "description", "slurm"}
+    if unknown_keys: raise TecoaError(f"{p}: unknown top-level key(s) {', '.join(sorted(unknown_keys))}; allowed: profile, defaults, runs, aggregate, description, slurm.")
+    slurm = d.get("slurm") or {}
+    bad = set(slurm) - set(SLURM_KEYS) if isinstance(slurm, dict) else {"(not a mapping)"}
+    if bad: raise TecoaError(f"{p}: the slurm section has unknown key(s) {', '.join(sorted(bad))}; allowed: {', '.join(SLURM_KEYS)}.")
     defaults = d.get("defaults") or {}
     def mk(e, i):
         if not isinstance(e, dict) or "notebook" not in e: raise TecoaError(f"{p}: entry {i} needs at least `id` and `notebook`.")
@@ -87,7 +93,7 @@ def load_manifest(profile_or_path:str|Path="mini", root:str|Path|None=None) -> M
     if dup: raise TecoaError(f"{p}: run ids must be unique; repeated: {', '.join(dup)}.")
     agg = d.get("aggregate")
     agg = mk({"id": "aggregate", **agg}, "aggregate") if agg else None
-    return Manifest(str(d.get("profile", p.stem)), runs, agg, p, root)
+    return Manifest(str(d.get("profile", p.stem)), runs, agg, p, root, dict(slurm))
 
 # %% ../nbs/10_runs.ipynb #9abdb133
 def _nb_source_digest(nb:Path) -> str:
@@ -176,10 +182,11 @@ def _fmt_table(rows:list[dict], cols:list[str]) -> str:
 
 def reproduce(profile:str="mini", only:list[str]|None=None, force:bool=False, jobs:int=1, dry_run:bool=False,
               root:str|Path|None=None, out_dir:str|Path|None=None, figures_dir:str|Path|None=None,
-              aggregate:bool=True, echo=print) -> list[dict]:
-    "Run the manifest of `profile`: skip up-to-date runs, execute the rest, then aggregate; returns one record per run."
+              aggregate:bool=True, echo=print, executor:str="local", **cluster) -> list[dict]:
+    "Run the manifest of `profile` here, or as submitit job arrays (`cluster`: `submitit_executor`'s settings): skip up-to-date runs, execute the rest, then aggregate."
     root = Path(root) if root else find_root()
     m = load_manifest(profile, root=root)
+    if executor not in ("local", "submitit"): raise TecoaError(f"Unknown executor {executor!r}; use 'local' or 'submitit'.")
     os.environ.setdefault("OMP_WAIT_POLICY", "PASSIVE")   # kernels inherit it: idle OpenMP threads sleep, not spin
     out_dir = Path(out_dir) if out_dir else root/"papermill_runs"/m.profile
     figures_dir = Path(figures_dir) if figures_dir else root/"figures"/m.profile
@@ -192,6 +199,7 @@ def reproduce(profile:str="mini", only:list[str]|None=None, force:bool=False, jo
     if dry_run:
         rows = [{"run": r.id, "notebook": r.notebook.name, "stage": r.stage, "status": "will run" if r in todo else "up to date"} for r in runs]
         echo(_fmt_table(rows, ["run", "notebook", "stage", "status"])); return rows
+    submit = submitit_executor(m, out_dir, jobs=jobs, **cluster) if executor == "submitit" and todo else None
     records, n = [], len(todo)
     done = 0
     for stage in sorted({r.stage for r in todo}):
@@ -199,10 +207,9 @@ def reproduce(profile:str="mini", only:list[str]|None=None, force:bool=False, jo
         def one(r):
             echo(f"[{m.profile}] start {r.id} ({r.notebook.name})")
             return r, execute_run(r, out_dir, root, extra={"profile": m.profile})
-        with ThreadPoolExecutor(max_workers=max(1, jobs)) as ex:
-            for r, rec in ex.map(one, batch):
-                done += 1; records.append(rec)
-                echo(f"[{done}/{n}] {r.id}: {rec['status']} in {rec['seconds']:.1f} s" + (f" — {rec['error'][:300]}" if rec["status"] != "ok" else ""))
+        for r, rec in _run_stage(batch, one, jobs, submit, out_dir, root, {"profile": m.profile}, echo):
+            done += 1; records.append(rec)
+            echo(f"[{done}/{n}] {r.id}: {rec['status']} in {rec['seconds']:.1f} s" + (f" — {rec['error'][:300]}" if rec["status"] != "ok" else ""))
     skipped = [{"id": r.id, "status": "up to date", "seconds": 0.0} for r in runs if r not in todo]
     if aggregate and m.aggregate is not None:
         echo(f"[{m.profile}] aggregate ({m.aggregate.notebook.name})")
@@ -213,9 +220,40 @@ def reproduce(profile:str="mini", only:list[str]|None=None, force:bool=False, jo
     echo(_fmt_table(rows, ["run", "status", "seconds"]))
     return records + skipped
 
+# %% ../nbs/10_runs.ipynb #5b1c7e20
+def submitit_executor(m:Manifest, out_dir:Path, jobs:int=1, cluster:str|None=None, partition:str|None=None, gpus:int|None=None,
+                      time:int|None=None, cpus:int|None=None, mem_gb:float|None=None, folder:str|Path|None=None):
+    "A submitit executor for the runs of manifest `m`: the manifest's `slurm:` resources, overridden by the arguments."
+    try: import submitit
+    except ImportError: raise TecoaError("--executor submitit needs the submitit package; pip install submitit.") from None
+    from tecoa_nb.core import tecoa_home
+    res = {**m.slurm, **{k: v for k, v in dict(partition=partition, gpus=gpus, time=time, cpus=cpus, mem_gb=mem_gb).items() if v is not None}}
+    ex = submitit.AutoExecutor(folder=str(folder or tecoa_home("submitit", m.profile)), cluster=cluster)
+    params = {"name": f"tecoa-{m.profile}", "timeout_min": res.get("time"), "gpus_per_node": res.get("gpus"),
+              "cpus_per_task": res.get("cpus"), "mem_gb": res.get("mem_gb"), "slurm_partition": res.get("partition"),
+              "slurm_array_parallelism": max(1, jobs)}
+    ex.update_parameters(**{k: v for k, v in params.items() if v is not None})
+    return ex
+
+def _run_stage(batch:list, one, jobs:int, submit, out_dir:Path, root:Path, extra:dict, echo):
+    "(run, record) for each run of one stage, in manifest order: here (in order, or `jobs` threads) or as a submitit job array."
+    if submit is None:
+        if jobs <= 1: yield from map(one, batch); return        # strictly one after another, in this thread
+        with ThreadPoolExecutor(max_workers=jobs) as ex: yield from ex.map(one, batch)
+        return
+    n = len(batch)
+    arr = submit.map_array(execute_run, batch, [out_dir] * n, [root] * n, [extra] * n)
+    echo(f"submitted {', '.join(f'{r.id} (job {j.job_id})' for r, j in zip(batch, arr))}")
+    for r, j in zip(batch, arr):
+        try: rec = j.result()
+        except Exception as e:        # the job itself failed (killed, out of time): the run is recorded as failed
+            rec = {"id": r.id, "status": "failed", "seconds": 0.0, "error": f"job {j.job_id}: {type(e).__name__}: {str(e)[-2000:]}"}
+        yield r, rec
+
 # %% ../nbs/10_runs.ipynb #a2462996
 def _reproduce_cmd(args) -> int:
-    recs = reproduce(args.profile, only=args.only, force=args.force, jobs=args.jobs, dry_run=args.dry_run)
+    cluster = {k: getattr(args, k) for k in ("cluster", "partition", "gpus", "time", "cpus", "mem_gb") if getattr(args, k) is not None}
+    recs = reproduce(args.profile, only=args.only, force=args.force, jobs=args.jobs, dry_run=args.dry_run, executor=args.executor, **cluster)
     return 1 if any(r.get("status") == "failed" for r in recs) else 0
 
 def _reproduce_args(p:argparse.ArgumentParser):
@@ -224,6 +262,12 @@ def _reproduce_args(p:argparse.ArgumentParser):
     p.add_argument("--force", action="store_true", help="rerun runs that are up to date")
     p.add_argument("--jobs", type=int, default=1, help="runs to execute in parallel within a stage")
     p.add_argument("--dry-run", action="store_true", help="list the runs and whether each is up to date; run nothing")
+    g = p.add_argument_group("cluster (with --executor submitit; default: the manifest's slurm: section)")
+    g.add_argument("--executor", choices=("local", "submitit"), default="local", help="run here (default) or as SLURM job arrays through submitit")
+    g.add_argument("--cluster", choices=("slurm", "local", "debug"), help="submitit's cluster (default: SLURM when sbatch exists, else local)")
+    g.add_argument("--partition", help="SLURM partition"); g.add_argument("--gpus", type=int, help="GPUs per job")
+    g.add_argument("--time", type=int, metavar="MINUTES", help="time limit per job"); g.add_argument("--cpus", type=int, help="CPUs per job")
+    g.add_argument("--mem-gb", type=float, help="memory per job (GB)")
 _reproduce_cmd.add_args = _reproduce_args
 
 from .cli import command

@@ -6,7 +6,7 @@ Docs: https://tecoa-nb.github.io/tecoa_nb/train.html.md"""
 
 # %% ../nbs/07_train.ipynb #e0e16c08
 from __future__ import annotations
-import os, math, random, functools, copy
+import os, math, random, functools, copy, inspect
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -14,6 +14,7 @@ import numpy as np
 import torch
 import torch.nn as nn
 import torch.distributed as dist
+from torch.nn.parallel import DistributedDataParallel as DDP
 from torch.utils.data import Dataset, DataLoader, Subset
 from tqdm import tqdm
 from .core import TecoaError, make_generator, amp_dtype, atomic_torch_save, torch_load, get_logger, Timer
@@ -24,7 +25,8 @@ from .adapters import make_adapter
 # %% auto #0
 __all__ = ['SCHEDULES', 'PAPER_TRAIN_ATTACK', 'CKPT_NAME', 'ADAPTER_NAME', 'lr_factor', 'epoch_batches', 'steps_per_epoch',
            'step_batches', 'iter_batches', 'train_mode', 'as_attack', 'adversarial_batch', 'dist_info', 'validate',
-           'init_distributed', 'describe_adapter', 'load_adapter_checkpoint', 'TrainResult', 'train_step', 'train']
+           'init_distributed', 'DDPLoss', 'describe_adapter', 'load_adapter_checkpoint', 'TrainResult', 'train_step',
+           'train']
 
 # %% ../nbs/07_train.ipynb #62651bf8
 SCHEDULES = ("cosine", "constant")
@@ -176,17 +178,28 @@ def init_distributed(backend:str|None=None) -> tuple[int, int]:
         dist.init_process_group(backend)
     return dist_info()
 
-def _allreduce_grads(params:list[nn.Parameter], world:int):
-    "Average the gradients of `params` over all processes (one flat all-reduce)."
-    grads = [p.grad for p in params if p.grad is not None]
-    if not grads: return
-    flat = torch.cat([g.reshape(-1) for g in grads]); dist.all_reduce(flat); flat /= world
-    off = 0
-    for g in grads: g.copy_(flat[off:off + g.numel()].view_as(g)); off += g.numel()
+class _TrainingForward(nn.Module):
+    "The module DDP wraps: the classifier, run through a loss's training forward (one DDP forward per backward)."
+    def __init__(self, clf:nn.Module): super().__init__(); self.clf = clf
+    def forward(self, loss, x_adv, x, y): return loss.forward(self.clf, x_adv, x, y)   # (loss, logits or None)
 
-def _broadcast_params(params:list[nn.Parameter]):
-    with torch.no_grad():
-        for p in params: dist.broadcast(p.data, 0)
+class DDPLoss:
+    "`loss` whose training forward on `clf` runs through `DistributedDataParallel`; attack, logits and state stay `loss`'s."
+    __slots__ = ("loss", "clf", "ddp")
+    def __init__(self, loss, clf:nn.Module, **ddp_kw):
+        if not any(p.requires_grad for p in clf.parameters()):
+            raise TecoaError("The classifier has no trainable parameters for DDP to synchronise; apply an adapter to it first.")
+        dev = next(clf.parameters()).device
+        no_sync = {"forward_sync_buffers": False} if "forward_sync_buffers" in inspect.signature(DDP).parameters else {"broadcast_buffers": False}
+        kw = dict(device_ids=[dev.index] if dev.type == "cuda" else None, static_graph=True, **no_sync) | ddp_kw   # buffers (class embeddings) never change
+        self.loss, self.clf, self.ddp = loss, clf, DDP(_TrainingForward(clf), **kw)
+    def forward(self, clf, x_adv, x, y):
+        if clf is not self.clf: raise TecoaError("This DDPLoss wraps another classifier; build one per classifier.")
+        return self.ddp(self.loss, x_adv, x, y)
+    def __call__(self, clf, x_adv, x, y): return self.forward(clf, x_adv, x, y)[0]
+    def __getattr__(self, name): return getattr(self.loss, name)
+    @property
+    def __dict__(self): return vars(self.loss)      # what the attack guard and checkpoints look into: the loss's modules, generators
 
 # %% ../nbs/07_train.ipynb #3165eac1
 CKPT_NAME, ADAPTER_NAME = "last.pt", "adapter.pt"
@@ -282,7 +295,6 @@ def train_step(clf:nn.Module, loss, x:torch.Tensor, y:torch.Tensor, *, attack:At
         stats = [l.detach().float() * len(y), (logits.argmax(-1) == y).sum().float(), torch.full((), float(len(y)), device=x.device)]
         if clean_acc: stats.append((_predict(clf, loss, x).argmax(-1) == y).sum().float())
     (scaler.scale(l) if scaler is not None else l).backward()
-    if world > 1: _allreduce_grads(params, world)
     if grad_clip:
         if scaler is not None: scaler.unscale_(optimizer)
         torch.nn.utils.clip_grad_norm_(params, grad_clip)
@@ -349,7 +361,6 @@ def train(clf:nn.Module,                       # a `ZeroShotClassifier` over the
     _ensure_applied(adapter, clf)
     params = [p for p in adapter.parameters() if p.requires_grad]
     if not params: raise TecoaError("The adapter has no trainable parameters; apply an adapter that trains something.")
-    if world > 1: _broadcast_params(params)
     groups = adapter.param_groups() if hasattr(adapter, "param_groups") else [{"params": params}]
     groups = [{"params": [p for p in g["params"] if p.requires_grad], "lr": lr * g.get("lr_scale", 1.0)} for g in groups]
     opt = _make_optimizer(optimizer, [g for g in groups if g["params"]], lr, momentum, weight_decay)
@@ -358,6 +369,7 @@ def train(clf:nn.Module,                       # a `ZeroShotClassifier` over the
     attack_precision = check_precision(attack_precision if attack_precision is not None else
                                        dtype if device.type == "cuda" and dtype is not None else "fp32")
     attack_seed = _mix(seed, 6)                         # the attacks' counter-based draws: (attack_seed, restart, example position)
+    step_loss = DDPLoss(loss, clf) if world > 1 else loss   # DDP broadcasts rank 0's weights, then syncs gradients in the backward
     config = dict(attack=_attack_args(attack) | {"name": attack.name}, loss=loss.describe() if hasattr(loss, "describe") else getattr(loss, "name", type(loss).__name__),
                   adapter=describe_adapter(adapter), n_train=n, steps=total, batch_size=batch_size, optimizer=optimizer, lr=lr,
                   momentum=momentum if optimizer == "sgd" else None, weight_decay=weight_decay, warmup_steps=warmup_steps,
@@ -396,7 +408,7 @@ def train(clf:nn.Module,                       # a `ZeroShotClassifier` over the
         for x, y in iter_batches(dataset, batch_size, seed, start=step, stop=total, drop_last=drop_last, rank=rank, world_size=world,
                                  num_workers=num_workers, pin_memory=device.type == "cuda"):
             x, y = x.to(device, non_blocking=True), y.to(device, non_blocking=True)
-            rec = train_step(clf, loss, x, y, attack=attack, seed=attack_seed, step=step, attack_precision=attack_precision, optimizer=opt, scheduler=sched, scaler=scaler, amp=dtype,
+            rec = train_step(clf, step_loss, x, y, attack=attack, seed=attack_seed, step=step, attack_precision=attack_precision, optimizer=opt, scheduler=sched, scaler=scaler, amp=dtype,
                              grad_clip=grad_clip, clean_acc=clean_acc)
             step += 1; rec = {"step": step, **rec}
             if not math.isfinite(rec["loss"]) and not scaler.is_enabled():
@@ -409,7 +421,7 @@ def train(clf:nn.Module,                       # a `ZeroShotClassifier` over the
             if ckpt_dir is not None and ((ckpt_every and step % ckpt_every == 0) or step == total): save_checkpoint()
             bar.set_postfix(loss=f"{rec['loss']:.3f}", rob=f"{rec['robust_acc']:.2f}", refresh=False); bar.update(1)
             if log_every and rank == 0 and (step % log_every == 0 or step == total): log.info("step", **rec)
-    bar.close()
+    bar.close(); del step_loss          # DDP's gradient hooks go with it
     clf.eval()
     # -- selection and the adapter file ----------------------------------------------------------------------------
     best_step = step

@@ -350,7 +350,7 @@ ZERO_SHOT_NAMES = ["world_shape", "world_pattern", "world_digits", "world_letter
 DISTANCE = {**{n: (t.distance, t.why) for n, t in WORLD_TASKS.items() if t.distance},
             "sklearn_digits": ("far", "real handwriting, never seen in pretraining (8 x 8 scans); labels the adaptation set has")}
 MINI_SUITE = [ADAPT_NAME] + ZERO_SHOT_NAMES
-MINI_EPS = 4 / 255      # the mini profile's headline L-inf radius, calibrated in nbs/studies/00_pretrain_tinyclip.ipynb
+MINI_EPS = 8 / 255      # the mini profile's headline L-inf radius: the calibration rule's pick (nbs/studies/00_pretrain_tinyclip.ipynb)
 
 # %% ../nbs/02_world.ipynb #35f6a30d
 WORLD_PROFILES = {
