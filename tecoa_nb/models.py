@@ -14,7 +14,7 @@ import torch
 import torch.nn as nn
 import torch.nn.functional as F
 import open_clip
-from .core import TecoaError, tecoa_home, atomic_torch_save, atomic_write_json, get_logger
+from .core import TecoaError, did_you_mean, tecoa_home, atomic_torch_save, atomic_write_json, get_logger
 
 # %% auto #0
 __all__ = ['TINY_CONFIGS', 'register_tiny_configs', 'ClipBundle', 'load_checkpoint_into', 'load_clip', 'text_fingerprint',
@@ -83,6 +83,11 @@ def load_checkpoint_into(model:nn.Module, path:str|Path) -> dict:
     "Load matching tensors of the checkpoint at `path` into `model`; returns which keys loaded / were missing / unexpected."
     from tecoa_nb.core import torch_load
     sd = _state_dict_of(torch_load(path)); own = model.state_dict()
+    clash = [k for k, v in sd.items() if k in own and own[k].shape != v.shape]
+    if clash:
+        k = clash[0]
+        raise TecoaError(f"{path} is a checkpoint of another architecture: {len(clash)} tensor(s) differ in shape (e.g. {k}: "
+                         f"{tuple(sd[k].shape)} in the file, {tuple(own[k].shape)} in the model); load it into the model it was saved from.")
     ok = {k: v for k, v in sd.items() if k in own and own[k].shape == v.shape}
     if not ok: raise TecoaError(f"No tensor of {path} matches the model's parameters; is it a checkpoint of this architecture?")
     model.load_state_dict(ok, strict=False)
@@ -104,7 +109,7 @@ def load_clip(name:str, pretrained:str|None=None, checkpoint:str|Path|None=None,
     register_tiny_configs()
     schema = name.startswith(("hf-hub:", "local-dir:"))
     if not schema and name not in open_clip.list_models():
-        raise TecoaError(f"Unknown model {name!r}; use an open_clip name (open_clip.list_models()), 'hf-hub:…', 'local-dir:…' or one of {list(TINY_CONFIGS)}.")
+        raise TecoaError(f"Unknown model {name!r}{did_you_mean(name, [*TINY_CONFIGS, *open_clip.list_models()])}; use an open_clip name (open_clip.list_models()), 'hf-hub:…', 'local-dir:…' or one of {list(TINY_CONFIGS)}.")
     kw = {}
     if pretrained is not None and not schema and not Path(pretrained).exists():
         if _offline(offline):
