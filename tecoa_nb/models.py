@@ -22,9 +22,15 @@ __all__ = ['TINY_CONFIGS', 'register_tiny_configs', 'ClipBundle', 'load_checkpoi
 
 # %% ../nbs/03_models.ipynb #6ad2bd0e
 TINY_CONFIGS = {
+    "tecoa-nano": {"embed_dim": 48,
+                   "vision_cfg": {"image_size": 32, "layers": 2, "width": 48, "head_width": 24, "patch_size": 4},
+                   "text_cfg": {"context_length": 32, "vocab_size": 49408, "width": 48, "heads": 2, "layers": 2}},
     "tecoa-tiny": {"embed_dim": 64,
                    "vision_cfg": {"image_size": 32, "layers": 2, "width": 64, "head_width": 32, "patch_size": 4},
                    "text_cfg": {"context_length": 32, "vocab_size": 49408, "width": 64, "heads": 2, "layers": 2}},
+    "tecoa-small": {"embed_dim": 96,
+                   "vision_cfg": {"image_size": 32, "layers": 3, "width": 96, "head_width": 32, "patch_size": 4},
+                   "text_cfg": {"context_length": 32, "vocab_size": 49408, "width": 96, "heads": 3, "layers": 2}},
     "tecoa-mini": {"embed_dim": 128,
                    "vision_cfg": {"image_size": 32, "layers": 4, "width": 128, "head_width": 32, "patch_size": 4},
                    "text_cfg": {"context_length": 32, "vocab_size": 49408, "width": 128, "heads": 4, "layers": 3}},

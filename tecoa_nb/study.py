@@ -18,13 +18,14 @@ from .data import get_dataset, load_dataset, TensorImageDataset
 from .models import load_clip, ZeroShotClassifier, ClipBundle, text_fingerprint
 from .attacks import AttackSpec, parse_attack
 from .adapters import make_adapter
-from .losses import make_loss
+from .losses import make_loss, frozen_copy
 from .train import train
 from .evaluate import evaluate, write_result
 
 # %% auto #0
-__all__ = ['METHODS', 'StudyConfig', 'study_config', 'base_bundle', 'fresh_classifier', 'Method', 'method', 'get_method',
-           'adaptation_data', 'adapt', 'attacks_at', 'compare', 'write_study']
+__all__ = ['MINI_STEPS', 'METHODS', 'SWEEP_METHOD', 'StudyConfig', 'study_config', 'base_bundle', 'fresh_classifier', 'Method',
+           'method', 'get_method', 'adaptation_data', 'family_lr', 'select_lr', 'adapt', 'attacks_at', 'compare',
+           'write_study']
 
 # %% ../nbs/09_study.ipynb #9be26216
 @dataclass
@@ -54,6 +55,10 @@ class StudyConfig:
     head_lr: float|None = None      # linear head of the one-hot baseline (None: the adapter's lr)
     weight_decay: float = 0.
     warmup_steps: int = 0
+    lr_grid: dict = field(default_factory=dict)     # {'ft': [...], 'vp': [...]}: lr of a family picked on the val split (`select_lr`)
+    select: str = "last"            # adapted model kept: 'last' step, or best robust accuracy on the val split ('val')
+    n_val: int|None = None          # val examples used for selection (seeded subset; None: the whole split)
+    val_every: int|None = None      # validate every this many steps (None: 5 times per run)
     padding: int = 30               # padding-prompt width (px on the model's input image)
     n_tokens: int = 100             # token prompts
     token_init: str = "normal"      # token prompts' init: 'normal' (N(0,1), the official code) or 'zeros'
@@ -72,6 +77,8 @@ class StudyConfig:
 # %% ../nbs/09_study.ipynb #e11b0185
 from .data import PAPER_SUITE as PAPER_SUITE_NAMES
 
+MINI_STEPS = 200       # optimiser steps of every mini adaptation (64 images each)
+
 def _profiles() -> dict:
     from tecoa_nb import world
     zs = list(world.ZERO_SHOT_NAMES)
@@ -86,7 +93,9 @@ def _profiles() -> dict:
                      suite=[world.ADAPT_NAME] + zs, eps=world.MINI_EPS, eval_steps=10,
                      eps_sweep=[0, world.MINI_EPS / 4, world.MINI_EPS / 2, world.MINI_EPS, 2 * world.MINI_EPS],
                      strong_attacks=["pgd10", "pgd50", "cw50", "aa[apgd-ce+apgd-t]"], n_eval=200, n_eval_strong=32, eval_batch=200,
-                     steps=100, batch_size=64, optimizer="adamw", ft_lr=5e-5, vp_lr=1e-2, head_lr=1e-2, padding=3, n_tokens=8, token_init="zeros",
+                     steps=MINI_STEPS, batch_size=64, optimizer="adamw", warmup_steps=MINI_STEPS // 20,
+                     lr_grid={"ft": [1e-3, 2e-3, 4e-3], "vp": [1e-1, 3e-1, 1.0]}, select="val", n_val=256,
+                     ft_lr=2e-3, vp_lr=3e-1, head_lr=1e-2, padding=3, n_tokens=8, token_init="zeros",
                      pretrain=dict(profile="mini")),
         "paper": dict(profile="paper", model="ViT-B-32", pretrained="openai", adapt="imagenet", suite=list(PAPER_SUITE_NAMES),
                       eps=1/255, eval_steps=100, eps_sweep=[0, 1/255, 2/255, 4/255], strong_attacks=["pgd10", "pgd100", "cw100", "aa"],
@@ -111,7 +120,7 @@ def base_bundle(cfg:StudyConfig) -> ClipBundle:
     key = (cfg.model, cfg.pretrained, json.dumps(cfg.pretrain, sort_keys=True), str(cfg.device))
     if key not in _BASE:
         if cfg.model == "tinyclip":
-            from tecoa_nb.world import load_tinyclip
+            from tecoa_nb.pretrain import load_tinyclip
             b = load_tinyclip(**cfg.pretrain)
         else:
             b = load_clip(cfg.model, cfg.pretrained)
@@ -163,29 +172,36 @@ def get_method(name:str|Method) -> Method:
     return METHODS[name]
 
 # %% ../nbs/09_study.ipynb #ec3869c9
-def _adapter_for(cfg:StudyConfig, m:Method, n_classes:int):
+def _adapter_for(cfg:StudyConfig, m:Method, n_classes:int, lr:float):
     kw = m.kw("adapter_kw")
     if m.adapter in ("padding", "padding+tokens"): kw.setdefault("width", cfg.padding)
     if m.adapter in ("tokens", "padding+tokens"):
         kw.setdefault("n_tokens", cfg.n_tokens); kw.setdefault("tokens__init", cfg.token_init)
     if m.loss == "onehot":
         kw["head_classes"] = n_classes
-        lr = cfg.vp_lr if m.family == "vp" else cfg.ft_lr
         if cfg.head_lr is not None: kw["linear_head__lr_scale"] = cfg.head_lr / lr
     return make_adapter(m.adapter, **kw)
 
-def _train_settings(cfg:StudyConfig, m:Method, n_train:int|None, n_classes:int|None) -> dict:
+def _train_settings(cfg:StudyConfig, m:Method, n_train:int|None, n_classes:int|None, lr:float) -> dict:
     return dict(attack=cfg.train_attack.describe(), steps=cfg.steps, epochs=cfg.epochs, batch_size=cfg.batch_size,
-                optimizer=cfg.optimizer, lr=cfg.vp_lr if m.family == "vp" else cfg.ft_lr, weight_decay=cfg.weight_decay,
+                optimizer=cfg.optimizer, lr=lr, weight_decay=cfg.weight_decay, select=cfg.select, n_val=cfg.n_val,
+                val_every=cfg.val_every,
                 warmup_steps=cfg.warmup_steps, n_train=n_train if n_train is not None else cfg.n_train, n_classes=n_classes,
                 adapt=cfg.adapt, padding=cfg.padding, n_tokens=cfg.n_tokens, token_init=cfg.token_init, seed=cfg.seed)
 
 def _adapt_key(cfg:StudyConfig, m:Method, settings:dict) -> str:
     from tecoa_nb.runs import library_digest
     b = base_bundle(cfg)
-    blob = json.dumps([cfg.model, cfg.pretrained, text_fingerprint(b.model), _visual_fingerprint(b.model),
-                       asdict(m), settings, library_digest()], sort_keys=True, default=str)
+    blob = json.dumps([cfg.model, cfg.pretrained, _base_fingerprint(b.model), asdict(m), settings, library_digest()],
+                      sort_keys=True, default=str)
     return hashlib.sha1(blob.encode()).hexdigest()[:20]
+
+_FP: dict = {}
+
+def _base_fingerprint(model) -> str:
+    "Digest of the base model's text and image towers, computed once per loaded base model (0.6 GB at ViT-B/32)."
+    if id(model) not in _FP: _FP[id(model)] = (model, text_fingerprint(model) + _visual_fingerprint(model))
+    return _FP[id(model)][1]
 
 def _visual_fingerprint(model) -> str:
     h = hashlib.sha1()
@@ -194,18 +210,48 @@ def _visual_fingerprint(model) -> str:
 
 def adaptation_data(cfg:StudyConfig, n_train:int|None=None, n_classes:int|None=None, split:str="train"):
     "The adaptation set, optionally restricted to its first `n_classes` classes and a seeded `n_train` examples."
+    if split == "val" and n_train is None: n_train = cfg.n_val
     ds = load_dataset(cfg.adapt, split)
     labels = ds.labels if isinstance(ds, TensorImageDataset) else torch.tensor([ds[i][1] for i in range(len(ds))])
     idx = torch.arange(len(labels))
     if n_classes is not None: idx = idx[labels[idx] < n_classes]
-    n = n_train if n_train is not None else cfg.n_train
+    n = n_train if n_train is not None else (cfg.n_train if split == "train" else None)
     if n is not None and n < len(idx):
         g = torch.Generator().manual_seed(cfg.seed + 17); idx = idx[torch.randperm(len(idx), generator=g)[:n]].sort().values
     if len(idx) == len(labels): return ds
     if isinstance(ds, TensorImageDataset): return TensorImageDataset(ds.images[idx], ds.labels[idx])
     return Subset(ds, idx.tolist())
 
-def adapt(cfg:StudyConfig, m:str|Method, n_train:int|None=None, n_classes:int|None=None, progress:bool=True) -> tuple[ZeroShotClassifier, dict]:
+def family_lr(cfg:StudyConfig, family:str, progress:bool=False) -> float:
+    "The learning rate of adapter family 'ft' or 'vp': picked on the full adaptation set's val split when the profile has an `lr_grid`, else fixed."
+    if cfg.lr_grid.get(family): return select_lr(cfg, family, progress=progress)[0]
+    return cfg.vp_lr if family == "vp" else cfg.ft_lr
+
+SWEEP_METHOD = {"ft": "TeCoA-FT", "vp": "TeCoA-VP"}
+
+def select_lr(cfg:StudyConfig, family:str, progress:bool=False, max_extend:int=2) -> tuple[float, list[dict]]:
+    "Rule 1: train TeCoA at each rate of `cfg.lr_grid[family]`; the best robust val accuracy wins (ties: the smaller rate), and a win at an edge extends the grid."
+    rows, grid = {}, sorted(cfg.lr_grid[family])
+    def run(lr):
+        _, info = adapt(cfg, SWEEP_METHOD[family], lr=lr, progress=progress)
+        vh = info["train"]["val_history"]
+        best = max(vh, key=lambda v: v["robust_acc"]) if vh else {"robust_acc": float("nan"), "clean_acc": float("nan"), "step": None}
+        rows[lr] = {"family": family, "method": SWEEP_METHOD[family], "lr": lr, "val_robust": 100 * best["robust_acc"],
+                    "val_clean": 100 * best["clean_acc"], "best_step": best["step"], "val_history": vh}
+    for lr in grid: run(lr)
+    for _ in range(max_extend):                      # the winner must be inside the grid: extend it past a winning edge
+        win = max(rows.values(), key=lambda r: (r["val_robust"], -r["lr"]))["lr"]
+        lrs = sorted(rows)
+        if len(lrs) < 2 or lrs[0] < win < lrs[-1]: break
+        lr = win * lrs[-1] / lrs[-2] if win == lrs[-1] else win * lrs[0] / lrs[1]
+        run(float(f"{lr:.3g}"))
+    out = [rows[k] for k in sorted(rows)]
+    win = max(out, key=lambda r: (r["val_robust"], -r["lr"]))
+    for r in out: r["selected"] = r is win
+    return win["lr"], out
+
+def adapt(cfg:StudyConfig, m:str|Method, n_train:int|None=None, n_classes:int|None=None, progress:bool=True,
+          lr:float|None=None) -> tuple[ZeroShotClassifier, dict]:
     "The base model adapted with method `m` on the adaptation set (trained once, then served from the cache)."
     m = get_method(m)
     spec = get_dataset(cfg.adapt)
@@ -213,8 +259,9 @@ def adapt(cfg:StudyConfig, m:str|Method, n_train:int|None=None, n_classes:int|No
     names = spec.classnames[:n_classes] if n_classes else spec.classnames
     clf.set_classes(clf.embed_classes(names, spec.templates))
     if m.loss is None: return clf, {"method": m.name, "trained": False}
-    settings = _train_settings(cfg, m, n_train, n_classes)
-    adapter = _adapter_for(cfg, m, len(names))
+    if lr is None: lr = family_lr(cfg, m.family, progress=progress)
+    settings = _train_settings(cfg, m, n_train, n_classes, lr)
+    adapter = _adapter_for(cfg, m, len(names), lr)
     adapter.apply(clf)
     path = tecoa_home("adapted")/f"{m.name}-{_adapt_key(cfg, m, settings)}.pt"
     if path.exists():
@@ -222,18 +269,22 @@ def adapt(cfg:StudyConfig, m:str|Method, n_train:int|None=None, n_classes:int|No
             ck = torch_load(path); adapter.load_state_dict(ck["adapter"])
             return clf, {**ck["info"], "cached": True}
         except TecoaError: path.unlink(missing_ok=True)
-    reference = fresh_classifier(cfg) if m.loss in ("tecoa_pseudo", "fare", "pmg_aft") else None
-    if reference is not None: reference.set_classes(clf.class_emb)
+    # the loss's reference is the frozen base model: the adapter has not trained yet, and `frozen_copy` drops its hooks
+    reference = frozen_copy(clf) if m.loss in ("tecoa_pseudo", "fare", "pmg_aft") else None
     loss = make_loss(m.loss, **({"reference": reference} if reference is not None else {}), **m.kw("loss_kw"))
     data = adaptation_data(cfg, n_train, n_classes)
+    val = adaptation_data(cfg, n_classes=n_classes, split="val") if cfg.select == "val" else None
+    total = cfg.steps or cfg.epochs * (len(data) // min(cfg.batch_size, len(data)))
     seed_everything(cfg.seed)
     res = train(clf, adapter, loss, data, attack=cfg.train_attack, steps=cfg.steps, epochs=cfg.epochs,
-                batch_size=min(cfg.batch_size, len(data)), optimizer=cfg.optimizer, lr=settings["lr"],
-                weight_decay=cfg.weight_decay, warmup_steps=cfg.warmup_steps, seed=cfg.seed, progress=progress)
+                batch_size=min(cfg.batch_size, len(data)), optimizer=cfg.optimizer, lr=lr,
+                weight_decay=cfg.weight_decay, warmup_steps=cfg.warmup_steps, seed=cfg.seed, progress=progress,
+                val_dataset=val, select=cfg.select, val_every=cfg.val_every or max(1, total // 5))
     info = {"method": m.name, "trained": True, "n_train": len(data), "n_trainable": adapter.n_trainable,
             "train": res.summary(), "settings": settings}
     atomic_torch_save({"adapter": adapter.state_dict(), "info": info}, path)
     return clf, {**info, "cached": False}
+
 
 # %% ../nbs/09_study.ipynb #86804a6c
 def attacks_at(cfg:StudyConfig, attacks:Sequence[str|AttackSpec]|None=None, eps:float|None=None) -> list[AttackSpec]:

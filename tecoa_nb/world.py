@@ -20,11 +20,10 @@ from .data import DatasetSpec, register_dataset, TensorImageDataset
 # %% auto #0
 __all__ = ['SHAPES', 'COLOURS', 'COLOUR_NAMES', 'PATTERNS', 'SIZES', 'POSITIONS', 'NUMBERS', 'LETTERS', 'GLYPHS', 'FONTS',
            'STROKES', 'RESOLUTION', 'LOWRES', 'ATLAS_PX', 'N_FONTS', 'SLOTS', 'KINDS', 'ATTRIBUTES', 'PREFIXES',
-           'WORLD_TASKS', 'ADAPT_NAME', 'ZERO_SHOT_NAMES', 'MINI_SUITE', 'MINI_EPS', 'WORLD_PROFILES',
-           'render_glyph_atlas', 'glyph_atlas', 'sample_scenes', 'render_scenes', 'caption_scenes', 'WorldBatch',
-           'generate', 'world_fingerprint', 'WorldTask', 'world_profile', 'world_dataset', 'sklearn_digits',
-           'register_world', 'pretrain_batches', 'train_tinyclip', 'tinyclip_settings', 'tinyclip_key',
-           'pretrain_tinyclip', 'load_tinyclip']
+           'OBJECT_FAMILIES', 'OBJECT_CLASSES', 'WORLD_TASKS', 'ADAPT_NAME', 'ZERO_SHOT_NAMES', 'DISTANCE',
+           'MINI_SUITE', 'MINI_EPS', 'WORLD_PROFILES', 'STYLES', 'render_glyph_atlas', 'glyph_atlas', 'sample_scenes',
+           'render_scenes', 'caption_scenes', 'WorldBatch', 'generate', 'world_fingerprint', 'WorldTask',
+           'world_profile', 'world_dataset', 'sklearn_digits', 'register_world', 'pretrain_batches']
 
 # %% ../nbs/02_world.ipynb #197231a4
 SHAPES = ["circle", "square", "triangle", "star", "cross", "diamond", "hexagon", "crescent"]
@@ -86,14 +85,24 @@ KINDS = ["shape", "glyph"]
 ATTRIBUTES = ("kind", "shape", "colour", "pattern", "size", "position", "count", "glyph", "font", "lowres")
 
 def _fix(v, n:int, default:np.ndarray) -> np.ndarray:
-    return default if v is None else np.broadcast_to(np.asarray(v), (n,)).copy()
+    "`v` broadcast to `n` scenes, with `default` wherever `v` is None or -1 (a free attribute)."
+    if v is None: return default
+    v = np.broadcast_to(np.asarray(v), (n,)).copy()
+    return np.where(v == -1, default, v) if v.dtype.kind in "iu" else v
+
+def _kinds(kind, n:int) -> np.ndarray|None:
+    "Scene kinds as indices into KINDS: None (a random mix), one kind for all, or one per scene (names or indices)."
+    if kind is None: return None
+    ks = np.broadcast_to(np.asarray(kind, dtype=object), (n,))
+    bad = [k for k in ks if k not in KINDS and k not in range(len(KINDS))]
+    if bad: raise TecoaError(f"Unknown scene kind {bad[0]!r}; use one of {KINDS} or None for a mix.")
+    return np.array([KINDS.index(k) if isinstance(k, str) else int(k) for k in ks], dtype=np.int64)
 
 def sample_scenes(n:int, rng:np.random.Generator, kind:str|None=None, *, shape=None, colour=None, pattern=None,
                   size=None, position=None, count=None, glyph=None, font=None, lowres=None,
                   p_glyph:float=0.4, p_lowres:float=0.4, p_multi:float=0.4) -> dict[str, np.ndarray]:
-    "Draw `n` scenes (attribute labels and nuisances); keyword attributes fix a label (scalar or per scene)."
-    if kind not in (None, *KINDS): raise TecoaError(f"Unknown scene kind {kind!r}; use one of {KINDS} or None for a mix.")
-    k = _fix(None if kind is None else KINDS.index(kind), n, (rng.random(n) < p_glyph).astype(np.int64)); g = k == 1
+    "Draw `n` scenes (attribute labels and nuisances); keyword attributes fix a label (scalar or per scene, -1 = free)."
+    k = _fix(_kinds(kind, n), n, (rng.random(n) < p_glyph).astype(np.int64)); g = k == 1
     s = {"kind": k}
     s["shape"] = np.where(g, -1, _fix(shape, n, rng.integers(0, len(SHAPES), n)))
     ink = np.where(rng.random(n) < 0.35, COLOUR_NAMES.index("white"), rng.integers(0, len(COLOURS), n))
@@ -289,35 +298,64 @@ class WorldTask:
     scenes: Callable[[np.ndarray], dict]
     splits: tuple = ("test",)
     description: str = ""
+    style: str = "plain"            # post-rendering style (STYLES): another rendering of the same scenes
+    distance: str = ""              # from the adaptation set: 'near', 'mid' or 'far' (the paper's CIFAR ... EuroSAT)
+    why: str = ""                   # what makes it near or far
     @property
     def n_classes(self) -> int: return len(self.classnames)
 
+def _objects_scenes(y:np.ndarray) -> dict:
+    "The adaptation set's classes: colour x shape (solid), then glyphs, then fill x shape (large, any colour)."
+    fam = np.select([y < _N_CS, y < _N_CS + len(GLYPHS)], [0, 1], 2); k = y - _N_CS - len(GLYPHS)
+    return dict(kind=np.where(fam == 1, "glyph", "shape"),
+                count=np.where(fam == 1, -1, 1), size=np.where(fam == 2, 1, -1),
+                colour=np.where(fam == 0, y // len(SHAPES), -1),
+                shape=np.select([fam == 0, fam == 2], [y % len(SHAPES), k % len(SHAPES)], -1),
+                pattern=np.select([fam == 0, fam == 2], [0, 1 + k // len(SHAPES)], -1),
+                glyph=np.where(fam == 1, y - _N_CS, -1))
+
+_N_CS = len(COLOUR_NAMES) * len(SHAPES)
+OBJECT_FAMILIES = {"colour × shape": _N_CS, "glyph": len(GLYPHS), "fill × shape": (len(PATTERNS) - 1) * len(SHAPES)}
+OBJECT_CLASSES = ([f"{c} {s}" for c in COLOUR_NAMES for s in SHAPES]
+                  + [f"digit {NUMBERS[int(g)]}" if g.isdigit() else f"letter {g.lower()}" for g in GLYPHS]
+                  + [f"{p} {s}" for p in PATTERNS[1:] for s in SHAPES])
+
 WORLD_TASKS = {t.name: t for t in [
-    WorldTask("world_shapes", [f"{c} {s}" for c in COLOUR_NAMES for s in SHAPES], ["a photo of a {}."],
-              lambda y: dict(kind="shape", count=1, colour=y // len(SHAPES), shape=y % len(SHAPES)),
-              ("train", "val", "test"), "adaptation set (ImageNet's part): a single shape, colour x shape, 64 classes"),
+    WorldTask("world_objects", OBJECT_CLASSES, ["a photo of a {}."], _objects_scenes, ("train", "val", "test"),
+              "adaptation set (ImageNet's part): 122 object classes from every family the world renders",
+              distance="adaptation set"),
+    WorldTask("world_shape", list(SHAPES), ["a photo of a {}."],
+              lambda y: dict(kind="shape", count=1, shape=y), description="which shape (any colour, fill, size, place)",
+              distance="near", why="coarser labels over the adaptation set's own shapes, same rendering"),
     WorldTask("world_pattern", PATTERNS, ["a photo of a {} shape."],
-              lambda y: dict(kind="shape", count=1, size=1, pattern=y), description="fill pattern of one large shape"),
-    WorldTask("world_count", ["one shape", "two shapes", "three shapes", "four shapes"], ["a photo of {}."],
-              lambda y: dict(kind="shape", size=0, count=y + 1), description="how many (small) shapes"),
-    WorldTask("world_position", POSITIONS, ["a photo of a shape in the {}."],
-              lambda y: dict(kind="shape", count=1, position=y), description="where the single shape is"),
+              lambda y: dict(kind="shape", count=1, size=1, pattern=y), description="fill pattern of one large shape",
+              distance="near", why="coarser labels over the adaptation set's fill x shape classes, same rendering"),
     WorldTask("world_digits", NUMBERS, ["a photo of the digit {}."],
-              lambda y: dict(kind="glyph", glyph=y), description="which digit, font-rendered (40% at 8 x 8)"),
+              lambda y: dict(kind="glyph", glyph=y), description="which digit, font-rendered, then blurred and noisy",
+              style="blur_noise", distance="mid", why="labels the adaptation set has, another rendering (blur + noise)"),
     WorldTask("world_letters", [l.lower() for l in LETTERS], ["a photo of the letter {}."],
-              lambda y: dict(kind="glyph", glyph=len(NUMBERS) + y), description="which letter, font-rendered"),
+              lambda y: dict(kind="glyph", glyph=len(NUMBERS) + y), description="which letter, among distractor shapes",
+              style="clutter", distance="mid", why="labels the adaptation set has, another rendering (clutter)"),
+    WorldTask("world_count", ["one shape", "two shapes", "three shapes", "four shapes"], ["a photo of {}."],
+              lambda y: dict(kind="shape", size=0, count=y + 1), description="how many (small) shapes",
+              distance="far", why="a label family the adaptation set never uses (how many)"),
+    WorldTask("world_position", POSITIONS, ["a photo of a shape in the {}."],
+              lambda y: dict(kind="shape", count=1, position=y), description="where the single shape is",
+              distance="far", why="a label family the adaptation set never uses (where)"),
     WorldTask("world_colour", COLOUR_NAMES, ["a photo of a {} shape."],
               lambda y: dict(kind="shape", count=1, colour=y), description="colour of the single shape (not a robustness test)"),
 ]}
-ADAPT_NAME = "world_shapes"
-ZERO_SHOT_NAMES = ["world_pattern", "world_count", "world_position", "world_digits", "world_letters", "sklearn_digits"]
+ADAPT_NAME = "world_objects"
+ZERO_SHOT_NAMES = ["world_shape", "world_pattern", "world_digits", "world_letters", "sklearn_digits", "world_count", "world_position"]
+DISTANCE = {**{n: (t.distance, t.why) for n, t in WORLD_TASKS.items() if t.distance},
+            "sklearn_digits": ("far", "real handwriting, never seen in pretraining (8 x 8 scans); labels the adaptation set has")}
 MINI_SUITE = [ADAPT_NAME] + ZERO_SHOT_NAMES
 MINI_EPS = 4 / 255      # the mini profile's headline L-inf radius, calibrated in nbs/studies/00_pretrain_tinyclip.ipynb
 
 # %% ../nbs/02_world.ipynb #35f6a30d
 WORLD_PROFILES = {
-    "smoke": {"train": 512, "val": 128, "test": 128, "pretrain_steps": 10, "pretrain_batch": 32},
-    "mini":  {"train": 10240, "val": 1280, "test": 1000, "pretrain_steps": 800, "pretrain_batch": 256},
+    "smoke": {"train": 512, "val": 128, "test": 128},
+    "mini":  {"train": 12200, "val": 1280, "test": 1000},
 }
 
 def world_profile(profile:str|None=None) -> str:
@@ -326,6 +364,23 @@ def world_profile(profile:str|None=None) -> str:
     return p if p in WORLD_PROFILES else "mini"
 
 # %% ../nbs/02_world.ipynb #d278567e
+def _blur_noise(img:torch.Tensor, rng:np.random.Generator) -> torch.Tensor:
+    "Another rendering: Gaussian blur (sigma 0.6-1.2 px) and stronger pixel noise (sigma 4-8%)."
+    from torchvision.transforms.functional import gaussian_blur
+    x = img.float() / 255; out = torch.empty_like(x)
+    sig = rng.uniform(0.6, 1.2, len(x))
+    for i in range(len(x)): out[i] = gaussian_blur(x[i], [5, 5], [float(sig[i])] * 2)
+    g = torch.Generator().manual_seed(int(rng.integers(0, 2**62)))
+    out = out + torch.randn(out.shape, generator=g) * _f32(rng.uniform(0.04, 0.08, len(x)))[:, None, None, None]
+    return out.clamp_(0, 1).mul_(255).round_().to(torch.uint8)
+
+def _clutter(img:torch.Tensor, rng:np.random.Generator) -> torch.Tensor:
+    "Another rendering: two to four small distractor shapes (dimmed) drawn over the scene."
+    d = render_scenes(sample_scenes(len(img), rng, "shape", count=rng.integers(2, 5, len(img)), size=0), img.shape[-1])
+    return torch.maximum(img, (d.float() * 0.7).round().to(torch.uint8))
+
+STYLES = {"plain": lambda img, rng: img, "blur_noise": _blur_noise, "clutter": _clutter}
+
 _DATA_STREAM = 1
 _SPLIT_ID = {"train": 0, "val": 1, "test": 2}
 _DS_CACHE: dict[tuple, TensorImageDataset] = {}
@@ -351,7 +406,7 @@ def world_dataset(name:str, split:str="test", n:int|None=None, seed:int=0, profi
         rng = np.random.default_rng([_DATA_STREAM, int(seed), zlib.crc32(name.encode()), _SPLIT_ID[split]])
         y = rng.permutation(np.arange(n) % task.n_classes)
         s = sample_scenes(n, rng, **task.scenes(y))
-        ds = TensorImageDataset(render_scenes(s, size), torch.from_numpy(y))
+        ds = TensorImageDataset(STYLES[task.style](render_scenes(s, size), rng), torch.from_numpy(y))
         if _disk_cache_on(): atomic_torch_save({"images": ds.images, "labels": ds.labels}, path)
     _DS_CACHE[key] = ds
     return ds
@@ -403,96 +458,3 @@ def pretrain_batches(batch_size:int, seed:int=0, start:int=0, steps:int|None=Non
     while steps is None or step < start + steps:
         yield generate(batch_size, seed=(int(seed) << 32) + step, size=size, stream=_PRETRAIN_STREAM)
         step += 1
-
-# %% ../nbs/02_world.ipynb #65d307cd
-_log = get_logger("tecoa_nb.world")
-
-def _tokens(tokenizer, captions:list[str], cache:dict) -> torch.Tensor:
-    miss = list(dict.fromkeys(c for c in captions if c not in cache))
-    if miss:
-        for c, t in zip(miss, tokenizer(miss)): cache[c] = t
-    return torch.stack([cache[c] for c in captions])
-
-def train_tinyclip(model:str="tecoa-tiny", steps:int=800, batch_size:int=256, lr:float=2e-3, weight_decay:float=0.1,
-                   warmup:float=0.05, seed:int=0, device:str="cpu", log_every:int=100, progress:bool=True,
-                   threads:int|None=None):
-    "Pretrain an open_clip model from scratch on the world's pairs; returns (ClipBundle in eval mode, history)."
-    if steps < 1 or batch_size < 2: raise TecoaError(f"Pretraining needs steps >= 1 and batch_size >= 2, got {steps} and {batch_size}.")
-    nt = torch.get_num_threads()
-    if threads: torch.set_num_threads(int(threads))
-    try: return _train_tinyclip(model, steps, batch_size, lr, weight_decay, warmup, seed, device, log_every, progress)
-    finally: torch.set_num_threads(nt)
-
-def _train_tinyclip(model, steps, batch_size, lr, weight_decay, warmup, seed, device, log_every, progress):
-    from tecoa_nb.models import load_clip
-    seed_everything(seed)
-    bundle = load_clip(model, device=device)
-    m, tok = bundle.model, bundle.tokenizer
-    m.train()
-    mean = torch.tensor(bundle.mean, device=device).view(1, 3, 1, 1); std = torch.tensor(bundle.std, device=device).view(1, 3, 1, 1)
-    decay = [p for n, p in m.named_parameters() if p.ndim >= 2 and "embedding" not in n]
-    rest = [p for n, p in m.named_parameters() if not (p.ndim >= 2 and "embedding" not in n)]
-    opt = torch.optim.AdamW([{"params": decay, "weight_decay": weight_decay}, {"params": rest, "weight_decay": 0.0}],
-                            lr=lr, betas=(0.9, 0.98), eps=1e-6)
-    n_warm = max(1, int(warmup * steps))
-    sched = torch.optim.lr_scheduler.LambdaLR(opt, lambda s: (s + 1) / n_warm if s < n_warm else
-                                              0.5 * (1 + math.cos(math.pi * (s - n_warm) / max(1, steps - n_warm))))
-    cache, history, t0 = {}, [], time.perf_counter()
-    labels = torch.arange(batch_size, device=device)
-    for step, b in enumerate(pretrain_batches(batch_size, seed=seed, steps=steps)):
-        x = (b.images.to(device).float() / 255 - mean) / std
-        f_img, f_txt, scale = m(x, _tokens(tok, b.captions, cache).to(device))
-        logits = scale * f_img @ f_txt.t()
-        loss = (F.cross_entropy(logits, labels) + F.cross_entropy(logits.t(), labels)) / 2
-        opt.zero_grad(set_to_none=True); loss.backward(); opt.step(); sched.step()
-        with torch.no_grad(): m.logit_scale.clamp_(0, math.log(100))
-        if step % log_every == 0 or step == steps - 1:
-            rec = {"step": step, "loss": float(loss.detach()), "logit_scale": float(scale.detach()), "seconds": time.perf_counter() - t0}
-            history.append(rec)
-            if progress: _log.info("tinyclip", **rec)
-    m.eval()
-    return bundle, history
-
-# %% ../nbs/02_world.ipynb #de181ae7
-def tinyclip_settings(model:str="tecoa-tiny", profile:str|None=None, steps:int|None=None, batch_size:int|None=None,
-                      lr:float=2e-3, weight_decay:float=0.1, warmup:float=0.05, seed:int=0, device:str="cpu") -> dict:
-    "Everything that determines TinyCLIP's weights (the profile fills in steps and batch size)."
-    import open_clip
-    from tecoa_nb.models import register_tiny_configs
-    register_tiny_configs()
-    cfg = open_clip.get_model_config(model)
-    if cfg is None: raise TecoaError(f"Unknown model config {model!r}; use 'tecoa-tiny', 'tecoa-mini' or an open_clip name.")
-    p = WORLD_PROFILES[world_profile(profile)]
-    return {"model": model, "config": cfg, "steps": int(steps or p["pretrain_steps"]), "batch_size": int(batch_size or p["pretrain_batch"]),
-            "lr": float(lr), "weight_decay": float(weight_decay), "warmup": float(warmup), "seed": int(seed),
-            "device": torch.device(device).type, "world": world_fingerprint()}
-
-def tinyclip_key(settings:dict) -> str:
-    "Cache key (16 hex digits) of TinyCLIP settings."
-    return hashlib.sha1(json.dumps(settings, sort_keys=True).encode()).hexdigest()[:16]
-
-def pretrain_tinyclip(model:str="tecoa-tiny", profile:str|None=None, *, steps:int|None=None, batch_size:int|None=None,
-                      lr:float=2e-3, weight_decay:float=0.1, warmup:float=0.05, seed:int=0, device:str="cpu",
-                      force:bool=False, progress:bool=True, threads:int|None=None) -> Path:
-    "Pretrain TinyCLIP on the world (or reuse the cached checkpoint with the same settings); returns the checkpoint path."
-    st = tinyclip_settings(model, profile, steps, batch_size, lr, weight_decay, warmup, seed, device)
-    d = tecoa_home("tinyclip", tinyclip_key(st)); path = d/"model.pt"
-    if path.exists() and (d/"meta.json").exists() and not force:
-        if progress: _log.info("tinyclip cached", path=str(path))
-        return path
-    with Timer() as t:
-        bundle, history = train_tinyclip(model, st["steps"], st["batch_size"], lr, weight_decay, warmup, seed, device,
-                                         log_every=max(1, st["steps"] // 10), progress=progress, threads=threads)
-    sd = {k: v.detach().cpu() for k, v in bundle.model.state_dict().items()}
-    atomic_torch_save({"state_dict": sd}, path)
-    atomic_write_json(d/"meta.json", {"settings": st, "seconds": t.seconds, "threads": threads or torch.get_num_threads(),
-                                      "history": history, "versions": package_versions()})
-    if progress: _log.info("tinyclip trained", seconds=t.seconds, path=str(path))
-    return path
-
-def load_tinyclip(model:str="tecoa-tiny", profile:str|None=None, device:str="cpu", **kw):
-    "The pretrained TinyCLIP as a `ClipBundle` (pretrained first if no cached checkpoint matches)."
-    from tecoa_nb.models import load_clip
-    path = pretrain_tinyclip(model, profile, **kw)
-    bundle = load_clip(model, checkpoint=path, device=device); bundle.pretrained = str(path)
-    return bundle
