@@ -211,6 +211,7 @@ def read_result(path:str|Path) -> tuple[dict, pd.DataFrame]:
     table = pd.DataFrame(obj["rows"]) if obj["rows"] else pd.DataFrame(columns=cols)   # keeps extra columns (e.g. `method`)
     for c in ("grad_bad", "loss_rise"):
         if c in table: table[c] = table[c].astype(float)      # all-null columns come back as None
+    if "flags" in table: table["flags"] = table["flags"].fillna("").astype(object)
     table.attrs = {"evaluation": obj.get("evaluation", {}), "attacks": obj.get("attacks", []), "datasets": obj.get("datasets", {}),
                    "subsets": {k: v["indices"] for k, v in obj.get("subsets", {}).items() if "indices" in v}}
     return obj, table

@@ -147,9 +147,9 @@ def run_paths(out_dir:Path, run:Run) -> tuple[Path, Path]:
     return out_dir/f"{run.id}.ipynb", out_dir/f"{run.id}.json"
 
 def is_up_to_date(run:Run, out_dir:Path) -> bool:
-    "True when `run`'s result JSON exists, succeeded, and matches its parameters and code hash."
+    "True when `run`'s result JSON exists, succeeded, and matches its parameters and code hash (and its last attempt did not fail)."
     _, js = run_paths(out_dir, run)
-    if not js.exists(): return False
+    if not js.exists() or (out_dir/f"{run.id}.failed.json").exists(): return False
     try: meta = read_json(js).get("run", {})
     except Exception: return False
     return meta.get("status") == "ok" and meta.get("parameters") == _jsonable(run.parameters) and meta.get("code_hash") == code_hash(run)
