@@ -10,7 +10,7 @@ import inspect
 import torch
 import torch.nn as nn
 import torch.nn.functional as F
-from .core import TecoaError, make_generator
+from .core import TecoaError, did_you_mean, make_generator
 from .models import ZeroShotClassifier
 
 # %% auto #0
@@ -322,7 +322,7 @@ def make_adapter(name:str|Adapter="finetune", head_classes:int|None=None, **kw) 
         return name
     parts = [p.strip() for p in str(name).split("+")]
     for p in parts:
-        if p not in ADAPTERS: raise TecoaError(f"Unknown adapter {p!r}; choose from {sorted(ADAPTERS)} or join several with '+' (e.g. 'padding+tokens').")
+        if p not in ADAPTERS: raise TecoaError(f"Unknown adapter {p!r}{did_you_mean(p, ADAPTERS)}; choose from {sorted(ADAPTERS)} or join several with '+' (e.g. 'padding+tokens').")
     if len(set(parts)) < len(parts): raise TecoaError(f"Adapter {name!r} names a part twice.")
     if head_classes is not None:
         if "linear_head" in parts: raise TecoaError("Give either a 'linear_head' part or head_classes=, not both.")

@@ -13,13 +13,13 @@ from typing import Callable, Sequence
 import torch
 import torch.nn as nn
 import torch.nn.functional as F
-from .core import TecoaError
+from .core import TecoaError, did_you_mean
 
 # %% auto #0
-__all__ = ['PRECISIONS', 'AA_ATTACKS', 'AA_VERSIONS', 'ATTACK_NAMES', 'attack_guard', 'check_eps', 'default_alpha', 'splitmix64',
-           'counter_key', 'counter_uniform', 'counter_normal', 'check_precision', 'attack_precision', 'attack_seed',
-           'project', 'maximize', 'cw_loss', 'pgd', 'fgsm', 'autoattack_plan', 'autoattack', 'AttackSpec',
-           'parse_attack']
+__all__ = ['PRECISIONS', 'AA_ATTACKS', 'AA_VERSIONS', 'ATTACK_NAMES', 'attack_guard', 'check_eps', 'parse_eps', 'default_alpha',
+           'splitmix64', 'counter_key', 'counter_uniform', 'counter_normal', 'check_precision', 'attack_precision',
+           'attack_observer', 'attack_seed', 'project', 'maximize', 'cw_loss', 'pgd', 'fgsm', 'autoattack_plan',
+           'autoattack', 'AttackSpec', 'parse_attack']
 
 # %% ../nbs/04_attacks.ipynb #74d5cb02
 def _unique(items):
@@ -72,8 +72,20 @@ def check_eps(eps:float, norm:str="linf") -> float:
     except (TypeError, ValueError): raise TecoaError(f"eps must be a number in pixel units (e.g. 1/255), got {eps!r}.") from None
     if not math.isfinite(eps) or eps < 0: raise TecoaError(f"eps must be a finite number >= 0 in pixel units (e.g. 1/255), got {eps}.")
     if _norm(norm, ("linf", "l2", "l1")) == "linf" and eps > 1:
-        raise TecoaError(f"eps={eps:g} is outside [0,1]: attacks work on pixels in [0,1], so for {eps:g}/255 pass eps={eps:g}/255 (= {eps/255:.6f}).")
+        hint = f"did you mean {eps:g}/255 (= {eps/255:.6f})?" if eps <= 255 else "pass a value in pixel units such as 4/255."
+        raise TecoaError(f"eps={eps:g} is outside [0,1], the pixel range attacks work in; {hint}")
     return eps
+
+def parse_eps(text:str|float, norm:str="linf") -> float:
+    "ε in pixel units from a number or a string such as '4/255', '0.0157' or '1e-2' (checked by `check_eps`)."
+    if isinstance(text, str):
+        s = text.strip().replace(" ", "")
+        m = re.fullmatch(r"([0-9.eE+-]+)/([0-9.eE+-]+)", s)
+        try: value = float(m[1]) / float(m[2]) if m else float(s)
+        except (ValueError, ZeroDivisionError):
+            raise TecoaError(f"Cannot read eps {text!r}; write a number in pixel units such as 4/255 or 0.0157.") from None
+    else: value = text
+    return check_eps(value, norm)
 
 def _check_images(x:torch.Tensor, y:torch.Tensor|None=None):
     if not torch.is_tensor(x) or x.ndim < 2 or not x.is_floating_point():
@@ -151,6 +163,16 @@ def attack_precision(precision:str, device:torch.device|str):
         finally: torch.backends.cuda.matmul.allow_tf32, torch.backends.cudnn.allow_tf32 = old
     else: yield
 
+# %% ../nbs/04_attacks.ipynb #d504e5ed
+_OBSERVERS: list[Callable] = []
+
+@contextlib.contextmanager
+def attack_observer(fn:Callable):
+    "Call `fn(loss, success, grad, phase)` at every loss evaluation of `maximize` run inside the body."
+    _OBSERVERS.append(fn)
+    try: yield fn
+    finally: _OBSERVERS.remove(fn)
+
 # %% ../nbs/04_attacks.ipynb #2791a7a0
 def _split(out):
     if isinstance(out, (tuple, list)): loss, ok = out
@@ -209,20 +231,21 @@ def maximize(loss_fn:Callable[[torch.Tensor], torch.Tensor|tuple], x:torch.Tenso
     if random_start: seed, index = attack_seed(seed, generator), _index(index, x)
     mods = [guard] if isinstance(guard, nn.Module) else list(guard or [])
     with attack_guard(*mods, fp32=precision in ("fp32", "tf32")), torch.enable_grad():
-        def evaluate(xa, need_grad):
+        def evaluate(xa, need_grad, phase="step"):
             xa = xa.detach().requires_grad_(True)
             with attack_precision(precision, x.device): loss, ok = _split(loss_fn(xa))
             g = None
             if need_grad:
                 g = torch.autograd.grad(loss.sum(), xa, allow_unused=True)[0]
                 g = torch.zeros_like(xa) if g is None else g.detach()
+            for f in _OBSERVERS: f(loss.detach(), ok.detach(), g, phase)
             return loss.detach(), ok.detach(), g
         best_x = x.clone()
         best_loss = torch.full((x.shape[0],), -math.inf, device=x.device); best_ok = torch.zeros_like(best_loss, dtype=torch.bool)
         def consider(xa, loss, ok):
             better = (ok & ~best_ok) | ((ok == best_ok) & (loss > best_loss))
             best_x[better] = xa[better]; best_loss[better] = loss[better]; best_ok[better] = ok[better]
-        if keep_best and random_start: consider(x, *evaluate(x, False)[:2])
+        if keep_best and random_start: consider(x, *evaluate(x, False, "clean")[:2])
         for r in range(restarts):
             xa = _random_start(x, eps, norm, seed, r, index) if random_start else x.clone()
             for _ in range(steps):
@@ -230,7 +253,7 @@ def maximize(loss_fn:Callable[[torch.Tensor], torch.Tensor|tuple], x:torch.Tenso
                 if keep_best: consider(xa, loss, ok)
                 xa = project(xa + alpha * _ascent(g, norm), x, eps, norm).detach()
             if not keep_best and restarts == 1: return xa
-            consider(xa, *evaluate(xa, False)[:2])
+            consider(xa, *evaluate(xa, False, "final")[:2])
     return best_x
 
 # %% ../nbs/04_attacks.ipynb #5f109f70
@@ -346,10 +369,10 @@ class AttackSpec:
     def __post_init__(self):
         name = str(self.name).lower()
         name = {"aa": "autoattack", "pgd-cw": "cw", "none": "clean"}.get(name, name)
-        if name not in ATTACK_NAMES: raise TecoaError(f"Unknown attack {self.name!r}; use one of {', '.join(ATTACK_NAMES)}.")
+        if name not in ATTACK_NAMES: raise TecoaError(f"Unknown attack {self.name!r}{did_you_mean(name, ATTACK_NAMES)}; use one of {', '.join(ATTACK_NAMES)}.")
         self.name = name
         self.norm = _norm(self.norm, ("linf", "l2", "l1") if name == "autoattack" else ("linf", "l2"))
-        self.eps = check_eps(self.eps, self.norm)
+        self.eps = parse_eps(self.eps, self.norm)
         if int(self.steps) != self.steps or self.steps < 1: raise TecoaError(f"steps must be a positive integer, got {self.steps}.")
         if int(self.restarts) != self.restarts or self.restarts < 1: raise TecoaError(f"restarts must be a positive integer, got {self.restarts}.")
         self.steps, self.restarts = int(self.steps), int(self.restarts)

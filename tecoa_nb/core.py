@@ -14,13 +14,22 @@ import numpy as np
 import torch
 
 # %% auto #0
-__all__ = ['TecoaError', 'seed_everything', 'make_generator', 'get_device', 'amp_dtype', 'tecoa_home', 'atomic_path',
-           'atomic_write_text', 'atomic_write_json', 'read_json', 'atomic_torch_save', 'torch_load', 'package_versions',
-           'git_commit', 'KVLogger', 'get_logger', 'Timer']
+__all__ = ['TecoaError', 'did_you_mean', 'seed_everything', 'make_generator', 'get_device', 'amp_dtype', 'tecoa_home',
+           'atomic_path', 'atomic_write_text', 'atomic_write_json', 'read_json', 'atomic_torch_save', 'torch_load',
+           'package_versions', 'git_commit', 'KVLogger', 'get_logger', 'Timer']
 
 # %% ../nbs/00_core.ipynb #a375f190
 class TecoaError(ValueError):
     "A user-facing error: its message says what was wrong and what to do."
+
+# %% ../nbs/00_core.ipynb #87626d25
+def did_you_mean(name, choices, n:int=3) -> str:
+    "' (did you mean 'a' or 'b'?)' for the known `choices` closest to `name`, or '' when none is close."
+    import difflib
+    choices = list(dict.fromkeys(str(c) for c in choices))
+    close = difflib.get_close_matches(str(name).lower(), [str(c) for c in choices], n=n, cutoff=0.6)
+    if not close: close = difflib.get_close_matches(str(name), [str(c) for c in choices], n=n, cutoff=0.6)
+    return f" (did you mean {' or '.join(repr(c) for c in close)}?)" if close else ""
 
 # %% ../nbs/00_core.ipynb #17abb117
 def seed_everything(seed:int, deterministic:bool=True) -> int:

@@ -13,7 +13,7 @@ from typing import Callable
 import numpy as np
 import torch
 from torch.utils.data import Dataset, Subset
-from .core import TecoaError, make_generator
+from .core import TecoaError, did_you_mean, make_generator
 
 # %% auto #0
 __all__ = ['CIFAR10_CLASSES', 'STL10_CLASSES', 'PCAM_CLASSES', 'EUROSAT_CLASSES', 'CIFAR100_CLASSES', 'CALTECH101_CLASSES',
@@ -64,7 +64,7 @@ def get_dataset(name:str) -> DatasetSpec:
     "The spec registered under `name`; unknown names fail with the list of known ones."
     _ensure_registered()
     if name not in _REGISTRY:
-        raise TecoaError(f"Unknown dataset {name!r}; known datasets: {', '.join(sorted(_REGISTRY))}.")
+        raise TecoaError(f"Unknown dataset {name!r}{did_you_mean(name, _REGISTRY)}; known datasets: {', '.join(sorted(_REGISTRY))}.")
     return _REGISTRY[name]
 
 def load_dataset(name:str, split:str="test", root:str|Path|None=None) -> Dataset:

@@ -6,7 +6,7 @@ Docs: https://tecoa-nb.github.io/tecoa_nb/evaluate.html.md"""
 
 # %% ../nbs/08_evaluate.ipynb #bdb9c562
 from __future__ import annotations
-import datetime, hashlib, json, math
+import contextlib, datetime, hashlib, json, math
 from pathlib import Path
 from typing import Iterable, Sequence
 import pandas as pd
@@ -15,6 +15,8 @@ from torch.utils.data import DataLoader, Dataset, Subset
 from .core import (TecoaError, Timer, atomic_write_json, git_commit, make_generator, package_versions,
                            read_json)
 from .data import TensorImageDataset, get_dataset, load_dataset, seeded_subset
+from .sanity import AttackTrace, sanity_summary, table_flags
+
 
 # %% auto #0
 __all__ = ['RESULT_SCHEMA', 'SUBSET_INLINE_MAX', 'CleanAttack', 'as_attack', 'derive_seed', 'evaluate', 'summarize',
@@ -72,6 +74,8 @@ def _device(clf) -> torch.device:
 
 def _sha1(obj) -> str: return hashlib.sha1(json.dumps(obj).encode()).hexdigest()
 
+def _nan(v) -> float: return math.nan if v is None else float(v)
+
 def _takes_info(atk) -> bool:
     "Whether `atk.run` reports what ran through an `info=` dict (AutoAttack says which attacks it ran)."
     import inspect
@@ -80,7 +84,7 @@ def _takes_info(atk) -> bool:
 
 def evaluate(clf, suite:str|Sequence[str], attacks:Sequence|None=None, *, n_per_dataset:int|None=None, seed:int=0,
              batch_size:int=64, split:str="test", root:str|Path|None=None, progress:bool=True, num_workers:int=0,
-             templates:dict[str, Sequence[str]]|None=None) -> pd.DataFrame:
+             templates:dict[str, Sequence[str]]|None=None, sanity:bool=True) -> pd.DataFrame:
     "Zero-shot accuracy (%) of `clf` on each dataset of `suite` under each attack (clean: no attack), as a tidy table; `templates` overrides a dataset's prompts."
     suite = [suite] if isinstance(suite, str) else list(suite)
     attacks = [as_attack(a) for a in (attacks if attacks is not None else [None])]
@@ -108,6 +112,7 @@ def evaluate(clf, suite:str|Sequence[str], attacks:Sequence|None=None, *, n_per_
             n_batches = -(-len(idx) // batch_size)
             bar.total += n_batches * len(attacks); bar.refresh()
             correct, seconds, infos = [0] * len(attacks), [0.0] * len(attacks), {}
+            traces = [AttackTrace() for _ in attacks]     # gradient health and loss rise, watched during the attack
             with clf.with_classes(emb_cache[key]):
                 for b, (x, y) in enumerate(_batches(ds, idx, batch_size, num_workers)):
                     x, y = x.to(dev), y.to(dev)
@@ -117,7 +122,8 @@ def evaluate(clf, suite:str|Sequence[str], attacks:Sequence|None=None, *, n_per_
                             else:
                                 kw = {"info": infos.setdefault(label, {})} if b == 0 and _takes_info(atk) else {}
                                 g = make_generator(derive_seed(seed, spec.name, akeys[j], b), dev)
-                                xa = atk.run(clf, x, y, generator=g, **kw)
+                                with traces[j].watch() if sanity else contextlib.nullcontext():
+                                    xa = atk.run(clf, x, y, generator=g, **kw)
                             with torch.no_grad(): correct[j] += int((clf(xa).argmax(-1) == y).sum())
                         seconds[j] += t.seconds
                         bar.update(1); bar.set_postfix_str(f"{spec.name} {label}", refresh=False)
@@ -126,7 +132,8 @@ def evaluate(clf, suite:str|Sequence[str], attacks:Sequence|None=None, *, n_per_
                 d = {"eps": 0.0, "steps": 0} if _is_clean(atk) else atk.describe()
                 rows.append({"dataset": spec.name, "attack": label, "attack_name": str(atk.name),
                              "eps": float(d.get("eps", 0.0)), "steps": d.get("steps"), "norm": d.get("norm"),
-                             "n": n, "correct": correct[j], "accuracy": 100.0 * correct[j] / max(n, 1), "seconds": seconds[j]})
+                             "n": n, "correct": correct[j], "accuracy": 100.0 * correct[j] / max(n, 1), "seconds": seconds[j],
+                             "grad_bad": _nan(traces[j].bad_fraction), "loss_rise": _nan(traces[j].rise_fraction)})
             subsets[spec.name] = idx
             datasets[spec.name] = {"kind": spec.kind, "split": split, "n_total": len(ds), "n": n, "n_classes": len(names),
                                    "resolution": spec.resolution, "templates": tmpl,
@@ -136,7 +143,9 @@ def evaluate(clf, suite:str|Sequence[str], attacks:Sequence|None=None, *, n_per_
     finally:
         bar.close()
         for m, mode in modes.items(): m.training = mode
-    table = pd.DataFrame(rows, columns=["dataset", "attack", "attack_name", "eps", "steps", "norm", "n", "correct", "accuracy", "seconds"])
+    table = pd.DataFrame(rows, columns=["dataset", "attack", "attack_name", "eps", "steps", "norm", "n", "correct", "accuracy", "seconds",
+                                       "grad_bad", "loss_rise"])
+    if sanity: table["flags"] = table_flags(table)
     table.attrs = {"evaluation": {"suite": suite, "attacks": labels, "n_per_dataset": n_per_dataset, "seed": seed,
                                   "batch_size": batch_size, "split": split},
                    "attacks": [{**a.describe(), "label": l} for l, a in zip(labels, attacks)],
@@ -186,6 +195,7 @@ def write_result(path:str|Path, *, params:dict, table:pd.DataFrame, extra:dict|N
         "commit": git_commit(),
         "timings": {"attack_seconds": float(table["seconds"].sum()) if len(table) else 0.0,
                     "load_seconds": float(sum(d.get("load_seconds", 0.0) for d in a.get("datasets", {}).values()))},
+        "sanity": sanity_summary(table),
         "extra": extra or {},
     }
     return atomic_write_json(path, obj)
@@ -200,6 +210,9 @@ def read_result(path:str|Path) -> tuple[dict, pd.DataFrame]:
         raise TecoaError(f"{path} is not a tecoa_nb result file (no 'schema' field); pass a file written by write_result.")
     cols = ["dataset", "attack", "attack_name", "eps", "steps", "norm", "n", "correct", "accuracy", "seconds"]
     table = pd.DataFrame(obj["rows"]) if obj["rows"] else pd.DataFrame(columns=cols)   # keeps extra columns (e.g. `method`)
+    for c in ("grad_bad", "loss_rise"):
+        if c in table: table[c] = table[c].astype(float)      # all-null columns come back as None
+    if "flags" in table: table["flags"] = table["flags"].fillna("").astype(object)
     table.attrs = {"evaluation": obj.get("evaluation", {}), "attacks": obj.get("attacks", []), "datasets": obj.get("datasets", {}),
                    "subsets": {k: v["indices"] for k, v in obj.get("subsets", {}).items() if "indices" in v}}
     return obj, table

@@ -11,7 +11,7 @@ from typing import Callable
 import torch
 import torch.nn as nn
 import torch.nn.functional as F
-from .core import TecoaError, make_generator
+from .core import TecoaError, did_you_mean, make_generator
 from .models import ZeroShotClassifier
 
 # %% auto #0
@@ -252,7 +252,7 @@ def make_loss(name:str|Loss="tecoa", **kw) -> Loss:
     if isinstance(name, Loss):
         if kw: raise TecoaError("Pass keywords when building a loss by name, not with a Loss object.")
         return name
-    if name not in LOSSES: raise TecoaError(f"Unknown loss {name!r}; choose from {sorted(LOSSES)}.")
+    if name not in LOSSES: raise TecoaError(f"Unknown loss {name!r}{did_you_mean(name, LOSSES)}; choose from {sorted(LOSSES)}.")
     cls = LOSSES[name]
     ok = [k for k in inspect.signature(cls.__init__).parameters if k != "self"]
     extra = sorted(set(kw) - set(ok))

@@ -14,7 +14,7 @@ import torch
 import torch.nn as nn
 import torch.nn.functional as F
 import open_clip
-from .core import TecoaError, tecoa_home, atomic_torch_save, atomic_write_json, get_logger
+from .core import TecoaError, did_you_mean, tecoa_home, atomic_torch_save, atomic_write_json, get_logger
 
 # %% auto #0
 __all__ = ['TINY_CONFIGS', 'WEIGHT_FILES', 'register_tiny_configs', 'ClipBundle', 'load_clip', 'text_fingerprint',
@@ -100,7 +100,7 @@ def load_clip(name:str, pretrained:str|None=None, checkpoint:str|Path|None=None,
         name = resolve_model_dir(name, cache_dir, offline)
     schema = name.startswith(("hf-hub:", "local-dir:"))
     if not schema and name not in open_clip.list_models():
-        raise TecoaError(f"Unknown model {name!r}; use an open_clip name (open_clip.list_models()), 'hf-hub:…', 'local-dir:…' or one of {list(TINY_CONFIGS)}.")
+        raise TecoaError(f"Unknown model {name!r}{did_you_mean(name, [*TINY_CONFIGS, *open_clip.list_models()])}; use an open_clip name (open_clip.list_models()), 'hf-hub:…', 'local-dir:…' or one of {list(TINY_CONFIGS)}.")
     kw = {}
     if pretrained is not None and not schema and not Path(pretrained).exists():
         if _offline(offline):

@@ -11,7 +11,7 @@ from dataclasses import dataclass, field
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 import yaml
-from .core import TecoaError, atomic_write_json, atomic_write_text, read_json, get_logger, package_versions, git_commit
+from .core import TecoaError, did_you_mean, atomic_write_json, atomic_write_text, read_json, get_logger, package_versions, git_commit
 
 # %% auto #0
 __all__ = ['SLURM_KEYS', 'find_root', 'Run', 'Manifest', 'load_manifest', 'result_modules', 'library_digest', 'code_hash',
@@ -53,11 +53,32 @@ def _declared(nb:Path) -> dict:
     import papermill as pm
     return pm.inspect_notebook(str(nb))
 
+def _default(info:dict):
+    "The Python value of a declared parameter's default (None when it is not a literal)."
+    import ast
+    try: return ast.literal_eval(str(info.get("default")))
+    except (ValueError, SyntaxError): return None
+
+def _type_ok(value, default) -> bool:
+    "Whether `value` has the type of a notebook parameter whose default is `default` (None: anything goes)."
+    if default is None or value is None: return True
+    if isinstance(default, bool): return isinstance(value, bool)
+    if isinstance(default, int): return isinstance(value, int) and not isinstance(value, bool)
+    if isinstance(default, float): return isinstance(value, (int, float)) and not isinstance(value, bool)
+    if isinstance(default, (list, tuple)): return isinstance(value, (list, tuple))
+    return isinstance(value, type(default))
+
 def _check_params(run:Run, declared:dict, where:str):
     unknown = sorted(set(run.parameters) - set(declared))
     if unknown:
-        raise TecoaError(f"{where}: run {run.id!r} sets unknown parameter(s) {', '.join(unknown)} for {run.notebook.name}; "
+        hint = "".join(did_you_mean(u, declared) for u in unknown[:1])
+        raise TecoaError(f"{where}: run {run.id!r} sets unknown parameter(s) {', '.join(unknown)}{hint} for {run.notebook.name}; "
                          f"its parameters are: {', '.join(sorted(declared)) or 'none (tag a cell `parameters`)'}.")
+    for k, v in run.parameters.items():
+        d = _default(declared[k])
+        if not _type_ok(v, d):
+            raise TecoaError(f"{where}: run {run.id!r} sets {k}={v!r} ({type(v).__name__}), but {run.notebook.name} expects "
+                             f"a {type(d).__name__} like its default {d!r}; fix the value in the manifest.")
 
 def load_manifest(profile_or_path:str|Path="mini", root:str|Path|None=None) -> Manifest:
     "Read and validate a manifest: a profile name (`papermill_runs/<profile>.yaml`) or a YAML path."
@@ -67,7 +88,7 @@ def load_manifest(profile_or_path:str|Path="mini", root:str|Path|None=None) -> M
         p = root/"papermill_runs"/f"{profile_or_path}.yaml"
         if not p.exists():
             have = sorted(q.stem for q in (root/"papermill_runs").glob("*.yaml"))
-            raise TecoaError(f"Unknown profile {str(profile_or_path)!r}; manifests exist for: {', '.join(have) or 'none'}.")
+            raise TecoaError(f"Unknown profile {str(profile_or_path)!r}{did_you_mean(profile_or_path, have)}; manifests exist for: {', '.join(have) or 'none'}.")
     root = Path(root) if root else p.resolve().parent.parent
     try: d = yaml.safe_load(p.read_text()) or {}
     except yaml.YAMLError as e: raise TecoaError(f"{p} is not valid YAML ({e.__class__.__name__}); fix its syntax.") from None
@@ -132,9 +153,9 @@ def run_paths(out_dir:Path, run:Run) -> tuple[Path, Path]:
     return out_dir/f"{run.id}.ipynb", out_dir/f"{run.id}.json"
 
 def is_up_to_date(run:Run, out_dir:Path) -> bool:
-    "True when `run`'s result JSON exists, succeeded, and matches its parameters and code hash."
+    "True when `run`'s result JSON exists, succeeded, and matches its parameters and code hash (and its last attempt did not fail)."
     _, js = run_paths(out_dir, run)
-    if not js.exists(): return False
+    if not js.exists() or (out_dir/f"{run.id}.failed.json").exists(): return False
     try: meta = read_json(js).get("run", {})
     except Exception: return False
     return meta.get("status") == "ok" and meta.get("parameters") == _jsonable(run.parameters) and meta.get("code_hash") == code_hash(run)
@@ -151,27 +172,37 @@ def execute_run(run:Run, out_dir:Path, root:Path, extra:dict|None=None, kernel_n
     params = dict(run.parameters)
     for k, v in (extra or {}).items():
         if k in declared: params[k] = v
-    if "result_path" in declared: params["result_path"] = str(js)
+    work = out_dir/".partial"; work.mkdir(exist_ok=True)        # a run writes here; only a finished run is moved over
+    tmp_nb, tmp_js = work/nb_out.name, work/js.name
+    if "result_path" in declared: params["result_path"] = str(tmp_js)
     rec = {"id": run.id, "notebook": str(run.notebook.relative_to(root)) if run.notebook.is_relative_to(root) else str(run.notebook),
            "parameters": _jsonable(run.parameters), "code_hash": code_hash(run), "commit": git_commit(root),
            "started": time.strftime("%Y-%m-%dT%H:%M:%S%z")}
     t0 = time.perf_counter()
     try:
-        js.unlink(missing_ok=True)
-        pm.execute_notebook(str(run.notebook), str(nb_out), parameters=params, cwd=str(root), progress_bar=False,
+        tmp_js.unlink(missing_ok=True)
+        pm.execute_notebook(str(run.notebook), str(tmp_nb), parameters=params, cwd=str(root), progress_bar=False,
                             kernel_name=kernel_name, log_output=log_output)
         rec["status"] = "ok"
     except Exception as e:
         rec["status"] = "failed"; rec["error"] = f"{type(e).__name__}: {str(e)[-2000:]}"
     rec["seconds"] = round(time.perf_counter() - t0, 2)
     res = {}
-    if js.exists():
-        try: res = read_json(js)
+    if tmp_js.exists():
+        try: res = read_json(tmp_js)
         except Exception: res = {}
     elif rec["status"] == "ok" and "result_path" in declared:
         rec["status"] = "failed"; rec["error"] = f"{run.notebook.name} finished without writing its result JSON to result_path."
     res["run"] = rec
-    atomic_write_json(js, res)
+    failed_nb, failed_js = out_dir/f"{run.id}.failed.ipynb", out_dir/f"{run.id}.failed.json"
+    if rec["status"] == "ok":
+        atomic_write_json(js, res)
+        if tmp_nb.exists(): os.replace(tmp_nb, nb_out)
+        failed_nb.unlink(missing_ok=True); failed_js.unlink(missing_ok=True)
+    else:                       # the earlier good result (if any) stays; the failure is written beside it
+        atomic_write_json(failed_js, {"run": rec})
+        if tmp_nb.exists(): os.replace(tmp_nb, failed_nb)
+    tmp_js.unlink(missing_ok=True)
     return rec
 
 # %% ../nbs/10_runs.ipynb #51b74706
@@ -184,6 +215,8 @@ def reproduce(profile:str="mini", only:list[str]|None=None, force:bool=False, jo
               root:str|Path|None=None, out_dir:str|Path|None=None, figures_dir:str|Path|None=None,
               aggregate:bool=True, echo=print, executor:str="local", **cluster) -> list[dict]:
     "Run the manifest of `profile` here, or as submitit job arrays (`cluster`: `submitit_executor`'s settings): skip up-to-date runs, execute the rest, then aggregate."
+    if isinstance(jobs, bool) or not isinstance(jobs, int) or jobs < 1:
+        raise TecoaError(f"--jobs must be a positive integer (runs executed at once), got {jobs!r}.")
     root = Path(root) if root else find_root()
     m = load_manifest(profile, root=root)
     if executor not in ("local", "submitit"): raise TecoaError(f"Unknown executor {executor!r}; use 'local' or 'submitit'.")
@@ -206,7 +239,9 @@ def reproduce(profile:str="mini", only:list[str]|None=None, force:bool=False, jo
         batch = [r for r in todo if r.stage == stage]
         def one(r):
             echo(f"[{m.profile}] start {r.id} ({r.notebook.name})")
-            return r, execute_run(r, out_dir, root, extra={"profile": m.profile})
+            try: return r, execute_run(r, out_dir, root, extra={"profile": m.profile})
+            except Exception as e:     # a failure outside the notebook is recorded too; the other runs go on
+                return r, {"id": r.id, "status": "failed", "seconds": 0.0, "error": f"{type(e).__name__}: {e}"}
         for r, rec in _run_stage(batch, one, jobs, submit, out_dir, root, {"profile": m.profile}, echo):
             done += 1; records.append(rec)
             echo(f"[{done}/{n}] {r.id}: {rec['status']} in {rec['seconds']:.1f} s" + (f" — {rec['error'][:300]}" if rec["status"] != "ok" else ""))
@@ -218,6 +253,8 @@ def reproduce(profile:str="mini", only:list[str]|None=None, force:bool=False, jo
         if rec["status"] != "ok": echo(f"aggregate failed — {rec.get('error', '')[:300]}")
     rows = [{"run": r["id"], "status": r["status"], "seconds": f"{r['seconds']:.1f}"} for r in records + skipped]
     echo(_fmt_table(rows, ["run", "status", "seconds"]))
+    failed = [r["id"] for r in records if r["status"] == "failed"]
+    if failed: echo(f"failed: {', '.join(failed)} (errors in {out_dir}/<id>.failed.json; earlier results were kept)")
     return records + skipped
 
 # %% ../nbs/10_runs.ipynb #5b1c7e20
