@@ -180,7 +180,7 @@ def write_oxford_pets(fx):
         raw = "_".join(w.capitalize() for w in name.split()) if cat else name.replace(" ", "_")
         for split, j in (("test", 1), ("test", 2), ("trainval", 3)):
             if split == "test" and j == 2 and k % 9: continue
-            fx.image(f"oxford-iiit-pet/images/{raw}_{j}.jpg", k, name, split)
+            fx.image(f"oxford-iiit-pet/images/{raw}_{j}.jpg", k, name, "train" if split == "trainval" else split)
             lines[split].append(f"{raw}_{j} {k + 1} {1 if cat else 2} {k + 1}")
     for split, ls in lines.items(): (base / "annotations" / f"{split}.txt").write_text("\n".join(ls) + "\n")
 
@@ -238,7 +238,7 @@ def write_country211(fx):
     codes = ["".join(p) for p in itertools.product("ABCDEFGHIJ", "ABCDEFGHIJKLMNOPQRSTUVWXYZ")][:211]
     for k, code in enumerate(codes):   # ImageFolder: every class folder needs an image
         for j in range(2 if k in (0, 210) else 1): fx.image(f"country211/test/{code}/{k}{j}.jpg", k, None, "test")
-    fx.image(f"country211/train/{codes[0]}/x.jpg", 0, None, "train")
+    for k, code in enumerate(codes): fx.image(f"country211/valid/{code}/v{k}.jpg", k, None, "val")   # 'val' is torchvision's 'valid'
 
 
 def write_fgvc_aircraft(fx):
@@ -318,7 +318,7 @@ def test_every_paper_dataset_has_a_fixture():
 
 @pytest.mark.parametrize("name", _params(PAPER_SUITE))
 def test_loader_reads_torchvision_layout(name, tmp_path, no_md5):
-    "Load the fixture's test split (train and test for datasets split by seed) and check it image by image."
+    "Load every split the fixture wrote (train and test of the seeded partition where there is no official one) and check it image by image."
     fx = Fixture(tmp_path); WRITERS[name](fx)
     if "all" in fx.counts:   # no official test split: a seeded partition of every image
         n = fx.counts["all"]
@@ -326,8 +326,11 @@ def test_loader_reads_torchvision_layout(name, tmp_path, no_md5):
         assert test.split_info["n_total"] == n and len(test) == len(fixed_split(n, "test")) == round(n * 0.2)
         t_test, t_train = check_split(name, test, fx, len(test)), check_split(name, train, fx, n - len(test))
         assert not t_test & t_train and len(t_test | t_train) == n
-    else:
-        check_split(name, load_dataset(name, "test", root=tmp_path), fx, fx.counts["test"])
+    else:   # every official split the fixture wrote (the library's split names map onto torchvision's)
+        splits = [s for s in get_dataset(name).splits if s in fx.counts]
+        assert "test" in splits
+        for split in splits: check_split(name, load_dataset(name, split, root=tmp_path), fx, fx.counts[split])
+        assert sum(fx.counts[s] for s in splits) == sum(n for s, n in fx.counts.items() if s != "unlabeled"), "a written split went unchecked"
 
 
 def test_imagenet_with_torchvision_meta_file(tmp_path, no_md5):
