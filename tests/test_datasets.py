@@ -294,10 +294,8 @@ def write_imagenet(fx):
 
 WRITERS = {n: globals()[f"write_{n}"] for n in PAPER_SUITE}
 
-# Loaders with a real bug: name -> the one-sentence reason (their tests are marked xfail, strictly).
-XFAIL: dict[str, str] = {}
-
-def _params(names, xfail=XFAIL):
+def _params(names, xfail: dict[str, str]):
+    "Test parameters, with the loaders of a known bug (name -> one-sentence reason) marked xfail, strictly."
     return [pytest.param(n, marks=pytest.mark.xfail(reason=xfail[n], strict=True)) if n in xfail else n for n in names]
 
 
@@ -316,7 +314,7 @@ def test_every_paper_dataset_has_a_fixture():
     assert set(FOLDERS) == set(PAPER_SUITE)
 
 
-@pytest.mark.parametrize("name", _params(PAPER_SUITE))
+@pytest.mark.parametrize("name", PAPER_SUITE)
 def test_loader_reads_torchvision_layout(name, tmp_path, no_md5):
     "Load every split the fixture wrote (train and test of the seeded partition where there is no official one) and check it image by image."
     fx = Fixture(tmp_path); WRITERS[name](fx)
