@@ -110,6 +110,13 @@ def _started(nb:Path) -> bool:
     except (FileNotFoundError, ValueError, KeyError): return False
     return any(c.get("cell_type") == "code" and c.get("execution_count") for c in cells)
 
+def test_half_written_json_is_caught(tmp_path):
+    (tmp_path/"a").mkdir(); (tmp_path/"a"/"ok.json").write_text('{"run": {"status": "ok"}}')
+    assert _all_json_parse(tmp_path) == 1
+    (tmp_path/"a"/"cut.json").write_text('{"run": {"sta')
+    with pytest.raises(ValueError): _all_json_parse(tmp_path)
+    assert not _started(tmp_path/"none.ipynb")
+
 def test_reproduce_killed_then_rerun(tmp_path, home):
     proj = _project(tmp_path)
     out = proj/"papermill_runs"/"smoke"
