@@ -29,8 +29,8 @@ def parse_eps(text:str|float|Sequence) -> list[float]:
     for t in items:
         try: v = float(Fraction(str(t).strip())) if not isinstance(t, (int, float)) else float(t)
         except (ValueError, ZeroDivisionError): raise TecoaError(f"Cannot read ε {t!r}; write it as 1/255 or 0.0039, several separated by commas.") from None
-        if not 0 <= v <= 1: raise TecoaError(f"ε must be in [0, 1] (pixel units, e.g. 4/255), got {t!r}.")
-        out.append(v)
+        from tecoa_nb.attacks import check_eps
+        out.append(check_eps(v))          # one sentence for ε out of range, with "did you mean 4/255?" for ε given in /255 units
     if not out: raise TecoaError("No ε given; pass e.g. --eps 1/255,4/255.")
     return list(dict.fromkeys(out))
 
@@ -141,7 +141,13 @@ class Job:
 def plan_jobs(suite:Sequence[str], attacks:Sequence[str], eps:Sequence[float]) -> list[Job]:
     "Every (dataset, attack, ε) to evaluate; clean once per dataset."
     from tecoa_nb.evaluate import as_attack
-    for a in attacks: as_attack(a)    # unknown attack names fail before any work
+    for a in attacks:                 # unknown attack names fail before any work, with the closest known names
+        try: as_attack(a)
+        except TecoaError as e:
+            from tecoa_nb.core import did_you_mean
+            known = ["clean", "fgsm", "pgd10", "pgd100", "pgd10-l2", "cw10", "cw100", "aa", "aa[apgd-ce+apgd-t]"]
+            hint = did_you_mean(a, known)
+            raise TecoaError(f"Unknown attack {a!r}{hint}; " + str(e)[0].lower() + str(e)[1:]) from None
     jobs = []
     for d in suite:
         for a in attacks:

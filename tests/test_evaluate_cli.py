@@ -53,4 +53,4 @@ def test_evaluate_bad_input_is_one_sentence(tmp_path, capsys):
     from tecoa_nb.cli import main
     assert main(["evaluate", "--model", "tecoa-tiny", "--suite", "smoke", "--eps", "4", "--out", str(tmp_path)]) == 2
     err = capsys.readouterr().err
-    assert err.startswith("tecoa: error: ε must be in [0, 1]") and err.count("\n") == 1
+    assert err.startswith("tecoa: error: eps=4 is outside [0,1]") and "did you mean 4/255" in err and err.count("\n") == 1
