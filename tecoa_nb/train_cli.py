@@ -92,6 +92,8 @@ def _load_bundle(s:TrainSettings, device):
         from tecoa_nb.pretrain import load_tinyclip
         from tecoa_nb.study import study_config
         return load_tinyclip(**study_config(s.tinyclip_profile).pretrain, device=str(device))   # the study's base model, freshly loaded
+    from tecoa_nb.core import seed_everything
+    seed_everything(s.seed)          # a randomly initialised model (pretrained: null) is drawn from the run's seed too
     return load_clip(s.model, s.pretrained, checkpoint=s.checkpoint, device=device)
 
 def _run_device(s:TrainSettings) -> torch.device:

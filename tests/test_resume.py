@@ -59,8 +59,6 @@ def test_smoke_training_is_bitwise_deterministic(tmp_path, home, monkeypatch):
     d = torch.load(tmp_path/"run3"/"adapter.pt", map_location="cpu")["adapter"]
     assert any(not torch.equal(c[k], d[k]) for k in c)
 
-@pytest.mark.xfail(strict=True, reason="a run whose model is randomly initialised (pretrained: null) is not a function of its seed: "
-                   "load_clip draws the initial weights from the global RNG before train() seeds anything")
 def test_random_init_training_is_bitwise_deterministic(tmp_path, home, monkeypatch):
     monkeypatch.setenv("TECOA_HOME", str(home))
     from tecoa_nb.train_cli import train_settings, train_run
