@@ -8,7 +8,6 @@ Docs: https://tecoa-nb.github.io/tecoa_nb/evaluate_cli.html.md"""
 from __future__ import annotations
 import hashlib, json, os, re, sys
 from dataclasses import dataclass, field, asdict
-from fractions import Fraction
 from pathlib import Path
 from typing import Sequence
 import pandas as pd
@@ -23,14 +22,10 @@ __all__ = ['PRESET_ALIASES', 'parse_eps', 'eps_label', 'Protocol', 'get_protocol
 
 # %% ../nbs/15_evaluate_cli.ipynb #e205a9e6
 def parse_eps(text:str|float|Sequence) -> list[float]:
-    "A list of ε values from '1/255,4/255', '0.004' or numbers."
+    "A list of ε values from '1/255,4/255', '0.004' or numbers (each read by `attacks.parse_eps`)."
+    from tecoa_nb.attacks import parse_eps as parse_one
     items = text if isinstance(text, (list, tuple)) else str(text).split(",") if isinstance(text, str) else [text]
-    out = []
-    for t in items:
-        try: v = float(Fraction(str(t).strip())) if not isinstance(t, (int, float)) else float(t)
-        except (ValueError, ZeroDivisionError): raise TecoaError(f"Cannot read ε {t!r}; write it as 1/255 or 0.0039, several separated by commas.") from None
-        from tecoa_nb.attacks import check_eps
-        out.append(check_eps(v))          # one sentence for ε out of range, with "did you mean 4/255?" for ε given in /255 units
+    out = [parse_one(t.strip() if isinstance(t, str) else t) for t in items if not isinstance(t, str) or t.strip()]
     if not out: raise TecoaError("No ε given; pass e.g. --eps 1/255,4/255.")
     return list(dict.fromkeys(out))
 
