@@ -9,13 +9,14 @@ from __future__ import annotations
 import os, sys, json, time, hashlib, traceback, argparse
 from dataclasses import dataclass, field
 from concurrent.futures import ThreadPoolExecutor
+from contextlib import contextmanager
 from pathlib import Path
 import yaml
 from .core import TecoaError, did_you_mean, atomic_write_json, atomic_write_text, read_json, get_logger, package_versions, git_commit
 
 # %% auto #0
 __all__ = ['SLURM_KEYS', 'find_root', 'Run', 'Manifest', 'load_manifest', 'result_modules', 'library_digest', 'code_hash',
-           'run_paths', 'is_up_to_date', 'execute_run', 'reproduce', 'submitit_executor']
+           'run_paths', 'is_up_to_date', 'execute_run', 'reproduce', 'submitit_executor', 'cpu_cores', 'default_jobs']
 
 # %% ../nbs/10_runs.ipynb #dede1165
 def find_root(start:str|Path|None=None) -> Path:
@@ -211,10 +212,11 @@ def _fmt_table(rows:list[dict], cols:list[str]) -> str:
     line = lambda r: "  ".join(str(r.get(c, "")).ljust(w[c]) for c in cols)
     return "\n".join([line({c: c for c in cols}), "  ".join("-" * w[c] for c in cols), *map(line, rows)])
 
-def reproduce(profile:str="mini", only:list[str]|None=None, force:bool=False, jobs:int=1, dry_run:bool=False,
+def reproduce(profile:str="mini", only:list[str]|None=None, force:bool=False, jobs:int|None=1, dry_run:bool=False,
               root:str|Path|None=None, out_dir:str|Path|None=None, figures_dir:str|Path|None=None,
               aggregate:bool=True, echo=print, executor:str="local", **cluster) -> list[dict]:
     "Run the manifest of `profile` here, or as submitit job arrays (`cluster`: `submitit_executor`'s settings): skip up-to-date runs, execute the rest, then aggregate."
+    if jobs is None: jobs = default_jobs()
     if isinstance(jobs, bool) or not isinstance(jobs, int) or jobs < 1:
         raise TecoaError(f"--jobs must be a positive integer (runs executed at once), got {jobs!r}.")
     root = Path(root) if root else find_root()
@@ -272,11 +274,39 @@ def submitit_executor(m:Manifest, out_dir:Path, jobs:int=1, cluster:str|None=Non
     ex.update_parameters(**{k: v for k, v in params.items() if v is not None})
     return ex
 
+def cpu_cores() -> int:
+    "CPU cores this process may use."
+    try: return len(os.sched_getaffinity(0))
+    except AttributeError: return os.cpu_count() or 1
+
+def default_jobs() -> int:
+    "Runs at once when `--jobs` is not given: 1 where a CUDA device is (the runs would share it), else up to 4 on the CPU's cores."
+    try:
+        import torch
+        if torch.cuda.is_available(): return 1
+    except ImportError: pass
+    return max(1, min(4, cpu_cores()))
+
+@contextmanager
+def _kernel_threads(n:int):
+    "Kernels started inside get `n` CPU threads (OMP/MKL), unless the user has set OMP_NUM_THREADS."
+    keys = ("OMP_NUM_THREADS", "MKL_NUM_THREADS")
+    if "OMP_NUM_THREADS" in os.environ: yield; return
+    old = {k: os.environ.get(k) for k in keys}
+    os.environ.update({k: str(n) for k in keys})
+    try: yield
+    finally:
+        for k, v in old.items():
+            if v is None: os.environ.pop(k, None)
+            else: os.environ[k] = v
+
 def _run_stage(batch:list, one, jobs:int, submit, out_dir:Path, root:Path, extra:dict, echo):
     "(run, record) for each run of one stage, in manifest order: here (in order, or `jobs` threads) or as a submitit job array."
     if submit is None:
-        if jobs <= 1: yield from map(one, batch); return        # strictly one after another, in this thread
-        with ThreadPoolExecutor(max_workers=jobs) as ex: yield from ex.map(one, batch)
+        if jobs <= 1 or len(batch) == 1: yield from map(one, batch); return    # strictly one after another, in this thread
+        k = min(jobs, len(batch)); t = max(1, cpu_cores() // k)
+        echo(f"{len(batch)} runs, {k} at a time, {os.environ.get('OMP_NUM_THREADS', t)} CPU thread(s) each")
+        with _kernel_threads(t), ThreadPoolExecutor(max_workers=k) as ex: yield from ex.map(one, batch)
         return
     n = len(batch)
     arr = submit.map_array(execute_run, batch, [out_dir] * n, [root] * n, [extra] * n)
@@ -297,7 +327,8 @@ def _reproduce_args(p:argparse.ArgumentParser):
     p.add_argument("--profile", default=os.environ.get("TECOA_PROFILE_DEFAULT", "mini"), help="manifest to run: smoke, mini (default) or paper")
     p.add_argument("--only", nargs="+", metavar="ID", help="run only these run ids (then aggregate)")
     p.add_argument("--force", action="store_true", help="rerun runs that are up to date")
-    p.add_argument("--jobs", type=int, default=1, help="runs to execute in parallel within a stage")
+    p.add_argument("--jobs", type=int, default=None, help="runs to execute in parallel within a stage (default: 1 with a GPU, else "
+                   "up to 4, sharing the CPU cores; 1 runs strictly in the manifest's order)")
     p.add_argument("--dry-run", action="store_true", help="list the runs and whether each is up to date; run nothing")
     g = p.add_argument_group("cluster (with --executor submitit; default: the manifest's slurm: section)")
     g.add_argument("--executor", choices=("local", "submitit"), default="local", help="run here (default) or as SLURM job arrays through submitit")

@@ -118,7 +118,7 @@ def test_half_written_json_is_caught(tmp_path):
 def test_reproduce_killed_then_rerun(tmp_path, home):
     proj = _project(tmp_path)
     out = proj/"papermill_runs"/"smoke"
-    args = _cmd("reproduce", "--profile", "smoke", "--only", FIRST, SECOND)
+    args = _cmd("reproduce", "--profile", "smoke", "--only", FIRST, SECOND, "--jobs", "1")   # strictly in order
     p = subprocess.Popen(args, cwd=proj, env=_env(home), stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, start_new_session=True)
     t0 = time.time()
     try:
