@@ -148,7 +148,10 @@ _COLS = [("model", "model", "{}"), ("batch", "B", "{}"), ("K", "K", "{}"), ("k",
 def bench_table(rows:list[dict]) -> str:
     "A Markdown table of `bench` results, one row each."
     out = ["| " + " | ".join(h for _, h, _ in _COLS) + " |", "|" + "|".join(":---" if k == "model" else "---:" for k, _, _ in _COLS) + "|"]
-    for r in rows: out.append("| " + " | ".join("" if r.get(k) is None else f.format(r[k]) for k, _, f in _COLS) + " |")
+    for r in rows:
+        r = {**r, "model": r["model"] + "".join(f" +{o}" for o in ("compile", "channels_last") if r.get(o))
+                                      + (f" ({r['device_name']})" if r.get("device") == "cuda" else "")}
+        out.append("| " + " | ".join("" if r.get(k) is None else f.format(r[k]) for k, _, f in _COLS) + " |")
     return "\n".join(out)
 
 # %% ../nbs/13_bench.ipynb #c941072e

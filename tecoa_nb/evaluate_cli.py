@@ -166,12 +166,22 @@ def run_evaluation(clf, info:dict, suite:Sequence[str], attacks:Sequence[str], e
                    root=None, progress:bool=True, echo=print) -> pd.DataFrame:
     "Evaluate every (dataset, attack, ε) job not already done under `out`; returns the tidy table of all the jobs."
     from tqdm.auto import tqdm
-    from tecoa_nb.evaluate import evaluate, write_result, read_result, as_attack
-    from tecoa_nb.data import dataset_templates
+    from tecoa_nb.evaluate import read_result
     jobs, out = plan_jobs(suite, attacks, eps), Path(out)/info["slug"]
     todo = [j for j in jobs if not _done(out/j.dataset/j.filename(), job_params(j, info, n, seed, split, protocol, templates))]
     if len(todo) < len(jobs): echo(f"{len(jobs) - len(todo)} of {len(jobs)} results are already in {out}; evaluating the other {len(todo)}")
     bar = tqdm(todo, desc="evaluate", unit="job", disable=not progress, file=sys.stderr)
+    try: _run_jobs(bar, clf, info, out, n, seed, batch_size, split, protocol, templates, root)
+    finally: bar.close()          # an error's sentence starts on a line of its own
+    rows = []
+    for j in jobs:
+        _, t = read_result(out/j.dataset/j.filename())
+        rows.append(t.assign(attack=j.attack if j.is_clean else f"{j.attack} eps={eps_label(j.eps)}"))
+    return pd.concat(rows, ignore_index=True)
+
+def _run_jobs(bar, clf, info, out, n, seed, batch_size, split, protocol, templates, root):
+    from tecoa_nb.evaluate import evaluate, write_result, as_attack
+    from tecoa_nb.data import dataset_templates
     for j in bar:
         bar.set_postfix_str(f"{j.dataset} {j.attack} {'' if j.is_clean else eps_label(j.eps)}".strip())
         atk = as_attack("clean") if j.is_clean else as_attack(j.attack)
@@ -181,12 +191,7 @@ def run_evaluation(clf, info:dict, suite:Sequence[str], attacks:Sequence[str], e
                          templates=None if templates == "paper" else {j.dataset: dataset_templates(j.dataset, templates)})
         write_result(out/j.dataset/j.filename(), params=job_params(j, info, n, seed, split, protocol, templates), table=table,
                      extra={"checkpoint": info.get("checkpoint")})
-    bar.close()
-    rows = []
-    for j in jobs:
-        _, t = read_result(out/j.dataset/j.filename())
-        rows.append(t.assign(attack=j.attack if j.is_clean else f"{j.attack} eps={eps_label(j.eps)}"))
-    return pd.concat(rows, ignore_index=True)
+
 
 # %% ../nbs/15_evaluate_cli.ipynb #b5d3f255
 def summarize_results(folder:str|Path) -> pd.DataFrame:
@@ -247,6 +252,9 @@ def _evaluate_cmd(args):
     if templates != "paper":
         from tecoa_nb.data import dataset_templates
         for d_ in suite: dataset_templates(d_, templates)   # fails before loading the model when a template set is unavailable
+    plan_jobs(suite, attacks, eps)                          # unknown attacks fail before the model loads too
+    from tecoa_nb.data import load_dataset
+    for d_ in suite: load_dataset(d_, "test", root=args.data)   # and missing dataset files, with where they go
     clf, info = load_for_eval(args.model, args.pretrained, args.checkpoint, args.device, args.cache_dir)
     with Timer() as t:
         table = run_evaluation(clf, info, suite, attacks, eps, args.out, n=n, seed=args.seed, batch_size=args.batch_size,

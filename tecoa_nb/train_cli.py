@@ -15,13 +15,13 @@ import yaml
 from .core import TecoaError, get_device, package_versions, git_commit, atomic_write_json, read_json
 from .data import get_dataset, load_dataset, seeded_subset
 from .attacks import parse_attack
-from .adapters import make_adapter
-from .losses import make_loss, frozen_copy
+from .adapters import make_adapter, ADAPTERS
+from .losses import make_loss, frozen_copy, LOSSES
 from .models import load_clip, ZeroShotClassifier
 from .train import train, init_distributed, dist_info, CKPT_NAME, ADAPTER_NAME
 
 # %% auto #0
-__all__ = ['REFERENCE_LOSSES', 'RUN_JSON', 'TrainSettings', 'train_settings', 'build_run', 'train_run']
+__all__ = ['REFERENCE_LOSSES', 'RUN_JSON', 'TrainSettings', 'train_settings', 'check_settings', 'build_run', 'train_run']
 
 # %% ../nbs/16_train_cli.ipynb #e43dc9d5
 @dataclass
@@ -102,9 +102,24 @@ def _run_device(s:TrainSettings) -> torch.device:
     if dev.type == "cuda" and dev.index is None and dist_info()[1] > 1: dev = torch.device("cuda", int(os.environ.get("LOCAL_RANK", "0")))
     return dev
 
+def check_settings(s:TrainSettings):
+    "Every name and number of `s`, checked before anything is loaded: a mistake costs one sentence, not a model load."
+    get_dataset(s.dataset)
+    if any(p.strip() not in ADAPTERS for p in str(s.adapter).split("+")): make_adapter(s.adapter)   # raises, with the closest names
+    if s.loss not in LOSSES: make_loss(s.loss)
+    parse_attack(s.attack, eps=s.eps, **({"alpha": s.alpha} if s.alpha is not None else {}))       # the attack's name, ε and step
+    total = s.steps if s.steps is not None else s.epochs
+    if total is None or total < 1: raise TecoaError(f"Nothing to train: {total} {'steps' if s.steps is not None else 'epochs'}; pass steps >= 1 or epochs >= 1.")
+    for k in ("batch_size", "n_train", "ckpt_every"):
+        v = getattr(s, k)
+        if v is not None and v < 1: raise TecoaError(f"{k} must be a positive integer, got {v}.")
+    if s.lr <= 0: raise TecoaError(f"lr must be positive, got {s.lr:g}.")
+
 def build_run(s:TrainSettings):
     "(classifier, adapter, loss, training data, attack) of the settings `s`; the adapter is applied to the classifier."
-    spec = get_dataset(s.dataset)                   # fails fast on an unknown dataset
+    check_settings(s)
+    spec = get_dataset(s.dataset)
+    data = load_dataset(s.dataset, "train")         # missing dataset files fail here, before the model loads
     device = _run_device(s)
     clf = ZeroShotClassifier(_load_bundle(s, device)).to(device)
     clf.set_classes(clf.embed_classes(spec.classnames, spec.templates))
@@ -113,7 +128,6 @@ def build_run(s:TrainSettings):
     loss = make_loss(s.loss, **loss_kw)
     adapter = make_adapter(s.adapter, head_classes=len(spec.classnames) if s.loss == "onehot" else None, **s.adapter_kw)
     adapter.apply(clf)
-    data = load_dataset(s.dataset, "train")
     if s.n_train is not None: data, _ = seeded_subset(data, s.n_train, s.seed)
     attack = parse_attack(s.attack, eps=s.eps, random_start=s.random_start, keep_best=False,
                           **({"alpha": s.alpha} if s.alpha is not None else {}))

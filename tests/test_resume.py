@@ -154,6 +154,22 @@ BAD = {   # name: (arguments, phrases its one sentence must hold)
                               ["Unknown adapter 'paddding'", "did you mean 'padding'"]),
     "train zero steps": (["train", "--config", "{tmp}/run.yaml", "--steps", "0", "--out", "{tmp}/b"], ["0 steps", "pass steps >= 1"]),
     "train negative steps": (["train", "--config", "{tmp}/run.yaml", "--steps", "-3", "--out", "{tmp}/c"], ["-3 steps", "pass steps >= 1"]),
+    # before the model loads: ViT-B-32's openai weights are not on this machine, so a check made after the load would
+    # be overtaken by the missing-weights sentence; "with progress": the progress bar is on, and must not show first
+    "evaluate unknown attack, before the model loads, with progress": (
+        ["evaluate", "--model", "ViT-B-32", "--pretrained", "openai", "--suite", "smoke", "--attacks", "pdg10"], ["Unknown attack 'pdg10'"]),
+    "evaluate missing dataset directory, before the model loads, with progress": (
+        ["evaluate", "--model", "ViT-B-32", "--pretrained", "openai", "--suite", "cifar10", "--attacks", "clean", "--data", "{tmp}/nowhere2"],
+        ["files are not in {tmp}/nowhere2"]),
+    "train unknown loss, before the model loads": (
+        ["train", "--config", "{tmp}/run.yaml", "--model", "ViT-B-32", "--pretrained", "openai", "--loss", "tecao", "--out", "{tmp}/d"],
+        ["Unknown loss 'tecao'", "did you mean 'tecoa'"]),
+    "train eps in /255 units, before the model loads": (
+        ["train", "--config", "{tmp}/run.yaml", "--model", "ViT-B-32", "--pretrained", "openai", "--eps", "4", "--out", "{tmp}/e"],
+        ["did you mean 4/255"]),
+    "train missing dataset directory, before the model loads, with progress": (
+        ["train", "--config", "{tmp}/run.yaml", "--model", "ViT-B-32", "--pretrained", "openai", "--dataset", "cifar10", "--out", "{tmp}/f"],
+        ["files are not in"]),
 }
 
 @lru_cache(maxsize=None)
@@ -163,8 +179,8 @@ def _bad_results(tmp:str, home:str) -> dict:
     Path(tmp, "run.yaml").write_text(yaml.safe_dump(cfg))
     def one(name):
         args = [a.replace("{tmp}", tmp) for a in BAD[name][0]]
-        if args[0] == "evaluate": args += ["--quiet", "--out", f"{tmp}/results"]
-        else: args += ["--no-progress"]
+        if args[0] == "evaluate": args += ["--out", f"{tmp}/results"]
+        if "with progress" not in name: args += ["--quiet" if args[0] == "evaluate" else "--no-progress"]
         return name, subprocess.run(_cmd(*args), cwd=tmp, env=_env(home), capture_output=True, text=True, timeout=600)
     with ThreadPoolExecutor(2) as ex: return dict(ex.map(one, BAD))
 
