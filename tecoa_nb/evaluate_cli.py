@@ -11,7 +11,7 @@ from dataclasses import dataclass, field, asdict
 from pathlib import Path
 from typing import Sequence
 import pandas as pd
-from .core import TecoaError, Timer, get_device, read_json
+from .core import TecoaError, Timer, get_device, read_json, did_you_mean
 from .cli import command
 from .plots import markdown_table
 
@@ -78,7 +78,13 @@ def resolve_suite(text:str|Sequence[str]) -> tuple[list[str], Protocol|None]:
         p = get_protocol(text); return list(p.suite), p
     names = [s.strip() for s in (text.split(",") if isinstance(text, str) else text) if s.strip()]
     if not names: raise TecoaError("The suite is empty; pass a preset (tecoa, robustvlm, mini, smoke) or dataset names separated by commas.")
-    for n in names: get_dataset(n)   # unknown names fail here, with the list of known ones
+    for n in names:                  # unknown names fail here, with the closest preset or the known datasets
+        try: get_dataset(n)
+        except TecoaError:
+            presets = [*_presets(), *PRESET_ALIASES]
+            hint = did_you_mean(n, presets) if len(names) == 1 else ""
+            if hint: raise TecoaError(f"Unknown suite {n!r}{hint}; a suite is a preset ({', '.join(presets)}) or dataset names separated by commas.") from None
+            raise
     return names, None
 
 # %% ../nbs/15_evaluate_cli.ipynb #3642fc0e

@@ -148,6 +148,8 @@ BAD = {   # name: (arguments, phrases its one sentence must hold)
                                 ["'pdg10'"]),
     "evaluate eps in /255 units": (["evaluate", "--model", "tecoa-tiny", "--suite", "smoke", "--attacks", "pgd10", "--eps", "4", "--n", "4"],
                                    ["outside [0,1]", "did you mean 4/255"]),
+    "evaluate misspelt preset": (["evaluate", "--model", "tecoa-tiny", "--suite", "robustvml", "--attacks", "clean", "--n", "4"],
+                                 ["Unknown suite 'robustvml'", "did you mean 'robustvlm'"]),
     "evaluate missing dataset directory": (["evaluate", "--model", "tecoa-tiny", "--suite", "cifar10", "--attacks", "clean", "--n", "4",
                                             "--data", "{tmp}/nowhere"], ["files are not in {tmp}/nowhere", "copy the result here"]),
     "train unknown adapter": (["train", "--config", "{tmp}/run.yaml", "--adapter", "paddding", "--out", "{tmp}/a"],
