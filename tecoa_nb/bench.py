@@ -104,16 +104,15 @@ def bench(model:str="tecoa-mini", batch:int=64, steps:int=2, classes:int=100, de
         opt.zero_grad(set_to_none=True)
         with cast(): l = F.cross_entropy(clf(x), y)
         l.backward()
+    def attack_forward():            # the attack's forward, recorded for a gradient to the input
+        xa = x.detach().requires_grad_(True)
+        with precision_context(a_eval, device): return xa, F.cross_entropy(clf(xa), y, reduction="none")
     def A():                         # one evaluation attack step: forward + backward to the input, projection
         with attack_guard(clf), torch.enable_grad():
-            xa = x.detach().requires_grad_(True)
-            with precision_context(a_eval, device): l = F.cross_entropy(clf(xa), y, reduction="none")
-            gr, = torch.autograd.grad(l.sum(), xa)
+            xa, l = attack_forward(); gr, = torch.autograd.grad(l.sum(), xa)
             project(xa.detach() + eps * gr.sign(), x, eps)
     def Fw():                        # a forward the attack does not step from (keep-best judges the clean batch and the last iterate)
-        with attack_guard(clf), torch.enable_grad():
-            xa = x.detach().requires_grad_(True)
-            with precision_context(a_eval, device): F.cross_entropy(clf(xa), y, reduction="none")
+        with attack_guard(clf), torch.enable_grad(): attack_forward()
     def step_of(c):
         def S():
             counter["step"] += 1

@@ -145,7 +145,6 @@ def plan_jobs(suite:Sequence[str], attacks:Sequence[str], eps:Sequence[float]) -
     for a in attacks:                 # unknown attack names fail before any work, with the closest known names
         try: as_attack(a)
         except TecoaError as e:
-            from tecoa_nb.core import did_you_mean
             known = ["clean", "fgsm", "pgd10", "pgd100", "pgd10-l2", "cw10", "cw100", "aa", "aa[apgd-ce+apgd-t]"]
             hint = did_you_mean(a, known)
             raise TecoaError(f"Unknown attack {a!r}{hint}; " + str(e)[0].lower() + str(e)[1:]) from None
@@ -172,31 +171,28 @@ def run_evaluation(clf, info:dict, suite:Sequence[str], attacks:Sequence[str], e
                    root=None, progress:bool=True, echo=print) -> pd.DataFrame:
     "Evaluate every (dataset, attack, ε) job not already done under `out`; returns the tidy table of all the jobs."
     from tqdm.auto import tqdm
-    from tecoa_nb.evaluate import read_result
+    from tecoa_nb.evaluate import evaluate, write_result, read_result, as_attack
+    from tecoa_nb.data import dataset_templates
     jobs, out = plan_jobs(suite, attacks, eps), Path(out)/info["slug"]
     todo = [j for j in jobs if not _done(out/j.dataset/j.filename(), job_params(j, info, n, seed, split, protocol, templates))]
     if len(todo) < len(jobs): echo(f"{len(jobs) - len(todo)} of {len(jobs)} results are already in {out}; evaluating the other {len(todo)}")
     bar = tqdm(todo, desc="evaluate", unit="job", disable=not progress, file=sys.stderr)
-    try: _run_jobs(bar, clf, info, out, n, seed, batch_size, split, protocol, templates, root)
+    try:
+        for j in bar:
+            bar.set_postfix_str(f"{j.dataset} {j.attack} {'' if j.is_clean else eps_label(j.eps)}".strip())
+            atk = as_attack("clean") if j.is_clean else as_attack(j.attack)
+            if not j.is_clean: atk = type(atk)(**{**atk.__dict__, "eps": j.eps})
+            table = evaluate(clf, [j.dataset], [atk], n_per_dataset=n, seed=seed, batch_size=batch_size, split=split,
+                             root=root, progress=False,
+                             templates=None if templates == "paper" else {j.dataset: dataset_templates(j.dataset, templates)})
+            write_result(out/j.dataset/j.filename(), params=job_params(j, info, n, seed, split, protocol, templates), table=table,
+                         extra={"checkpoint": info.get("checkpoint")})
     finally: bar.close()          # an error's sentence starts on a line of its own
     rows = []
     for j in jobs:
         _, t = read_result(out/j.dataset/j.filename())
         rows.append(t.assign(attack=j.attack if j.is_clean else f"{j.attack} eps={eps_label(j.eps)}"))
     return pd.concat(rows, ignore_index=True)
-
-def _run_jobs(bar, clf, info, out, n, seed, batch_size, split, protocol, templates, root):
-    from tecoa_nb.evaluate import evaluate, write_result, as_attack
-    from tecoa_nb.data import dataset_templates
-    for j in bar:
-        bar.set_postfix_str(f"{j.dataset} {j.attack} {'' if j.is_clean else eps_label(j.eps)}".strip())
-        atk = as_attack("clean") if j.is_clean else as_attack(j.attack)
-        if not j.is_clean: atk = type(atk)(**{**atk.__dict__, "eps": j.eps})
-        table = evaluate(clf, [j.dataset], [atk], n_per_dataset=n, seed=seed, batch_size=batch_size, split=split,
-                         root=root, progress=False,
-                         templates=None if templates == "paper" else {j.dataset: dataset_templates(j.dataset, templates)})
-        write_result(out/j.dataset/j.filename(), params=job_params(j, info, n, seed, split, protocol, templates), table=table,
-                     extra={"checkpoint": info.get("checkpoint")})
 
 
 # %% ../nbs/15_evaluate_cli.ipynb #b5d3f255
