@@ -19,7 +19,8 @@ from .attacks import AttackSpec, attack_guard, attack_observer, check_eps, defau
 # %% auto #0
 __all__ = ['FLAG_NAMES', 'Check', 'margin', 'robust_accuracy', 'AttackTrace', 'QuantisedLogits', 'StepInput', 'SaturatedLogits',
            'NoisyInput', 'check_gradients', 'check_eps_curve', 'check_more_iterations', 'square_accuracy',
-           'check_black_box', 'sanity_report', 'table_flags', 'sanity_summary']
+           'check_black_box', 'sanity_report', 'chance_level', 'chance_margin', 'clears_chance', 'prediction_summary',
+           'collapse_share', 'is_collapsed', 'table_flags', 'sanity_summary']
 
 # %% ../nbs/14_sanity.ipynb #c1937809
 @dataclass
@@ -184,8 +185,37 @@ def sanity_report(model:nn.Module, x:torch.Tensor, y:torch.Tensor, eps:float=4/2
               check_more_iterations(model, x, y, eps, seed=seed), check_black_box(model, x, y, eps, black_box_n, queries, seed=seed)]
     return pd.DataFrame([{"check": c.name, "ok": c.ok, "message": c.message} for c in checks])
 
+# %% ../nbs/14_sanity.ipynb #72e0b0f9
+def chance_level(labels) -> float:
+    "Chance level (%) of a labelled subset: its majority-class rate, what a one-class classifier scores."
+    labels = torch.as_tensor(labels).reshape(-1).long()
+    return 100.0 * int(torch.bincount(labels).max()) / labels.numel() if labels.numel() else math.nan
+
+def chance_margin(chance:float, n:int, k:float=2.0) -> float:
+    "Noise margin (%) of an accuracy against `chance` (%) on `n` examples: `k` binomial standard errors at the chance rate."
+    p = float(chance) / 100
+    return 100.0 * k * math.sqrt(max(p * (1 - p), 0.0) / n) if n > 0 else math.nan
+
+def clears_chance(accuracy:float, chance:float, n:int, k:float=2.0) -> bool:
+    "Whether `accuracy` (%) is above `chance` (%) by more than its noise margin on `n` examples."
+    return bool(float(accuracy) > float(chance) + chance_margin(chance, n, k))
+
+def prediction_summary(pred:torch.Tensor, n_classes:int) -> dict:
+    "How concentrated predictions are: the share (%) of the most-predicted class and the number of classes predicted."
+    counts = torch.bincount(torch.as_tensor(pred).reshape(-1).long().cpu(), minlength=int(n_classes))
+    total = int(counts.sum())
+    return {"pred_top_share": 100.0 * int(counts.max()) / total if total else math.nan, "pred_classes": int((counts > 0).sum())}
+
+def collapse_share(chance:float) -> float:
+    "The top-class share (%) of clean predictions at which a classifier counts as collapsed."
+    return min(90.0, max(50.0, 3.0 * float(chance)))
+
+def is_collapsed(clean_accuracy:float, chance:float, n:int, pred_top_share:float) -> bool:
+    "Collapsed: clean predictions concentrate on one class, or clean accuracy does not clear chance."
+    return bool(pred_top_share >= collapse_share(chance) or not clears_chance(clean_accuracy, chance, n))
+
 # %% ../nbs/14_sanity.ipynb #58629ed8
-FLAG_NAMES = ("grad", "flat-loss", "above-clean", "eps", "steps")
+FLAG_NAMES = ("grad", "flat-loss", "above-clean", "eps", "steps", "collapsed")
 
 def _restarts(label:str) -> int:
     m = re.search(r"x(\d+)", str(label).split(" eps=")[0]); return int(m[1]) if m else 1
@@ -202,6 +232,10 @@ def table_flags(table:pd.DataFrame, max_bad:float=0.01, min_rise:float=0.5) -> p
     keys = [k for k in ("method", "dataset") if k in table]
     for _, g in (table.groupby(keys, sort=False) if keys else [(None, table)]):
         clean = g[g["attack_name"] == "clean"]
+        if len(clean) and {"chance", "pred_top_share"} <= set(g) and pd.notna(clean["chance"].iloc[0]):
+            c = clean.iloc[0]
+            if is_collapsed(c["accuracy"], c["chance"], c["n"], c["pred_top_share"]):
+                for i in g.index: flags[i].append("collapsed")
         atk = g[(g["attack_name"] != "clean") & g["steps"].notna()] if "steps" in g else g[g["attack_name"] != "clean"]
         for i, r in g[g["attack_name"] != "clean"].iterrows():
             if len(clean) and r["accuracy"] > clean["accuracy"].iloc[0] + margin(r["n"]): flags[i].append("above-clean")
@@ -223,5 +257,6 @@ def sanity_summary(table:pd.DataFrame) -> dict:
     keys = [k for k in ("method", "dataset", "attack", "accuracy", "flags") if k in table]
     bad = table[table["flags"].fillna("") != ""]
     return {"checked": True, "rules": "grad: >1% zero/non-finite input gradients; flat-loss: loss rose on <50%; "
-                                      "above-clean, eps, steps: accuracy above clean / smaller eps / fewer steps beyond max(1 example, 1%)",
+                                      "above-clean, eps, steps: accuracy above clean / smaller eps / fewer steps beyond max(1 example, 1%); "
+                                      "collapsed: clean predictions' top class takes >= min(90%, max(50%, 3 x chance)) of them, or clean accuracy within 2 binomial SE of chance",
             "n_flagged": int(len(bad)), "flagged": bad[keys].to_dict("records")}
