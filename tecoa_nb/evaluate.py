@@ -15,7 +15,7 @@ from torch.utils.data import DataLoader, Dataset, Subset
 from .core import (TecoaError, Timer, atomic_write_json, git_commit, make_generator, package_versions,
                            read_json)
 from .data import TensorImageDataset, get_dataset, load_dataset, seeded_subset
-from .sanity import AttackTrace, sanity_summary, table_flags
+from .sanity import AttackTrace, sanity_summary, table_flags, chance_level, prediction_summary
 
 
 # %% auto #0
@@ -76,16 +76,20 @@ def _sha1(obj) -> str: return hashlib.sha1(json.dumps(obj).encode()).hexdigest()
 
 def _nan(v) -> float: return math.nan if v is None else float(v)
 
-def _takes_info(atk) -> bool:
-    "Whether `atk.run` reports what ran through an `info=` dict (AutoAttack says which attacks it ran)."
+def _takes(atk, arg:str) -> bool:
+    "Whether `atk.run` takes `arg`: `info` (what ran, e.g. AutoAttack's list), `index` (example-keyed random starts)."
     import inspect
-    try: return "info" in inspect.signature(atk.run).parameters
+    try: return arg in inspect.signature(atk.run).parameters
     except (TypeError, ValueError): return False
+
+def _keyed(atk) -> bool:
+    "Whether `atk`'s random draws can be keyed by example index (PGD and CW; not AutoAttack, which seeds its own)."
+    return _takes(atk, "index") and str(getattr(atk, "name", "")) in ("pgd", "cw")
 
 def evaluate(clf, suite:str|Sequence[str], attacks:Sequence|None=None, *, n_per_dataset:int|None=None, seed:int=0,
              batch_size:int=64, split:str="test", root:str|Path|None=None, progress:bool=True, num_workers:int=0,
-             templates:dict[str, Sequence[str]]|None=None, sanity:bool=True) -> pd.DataFrame:
-    "Zero-shot accuracy (%) of `clf` on each dataset of `suite` under each attack (clean: no attack), as a tidy table; `templates` overrides a dataset's prompts."
+             templates:dict[str, Sequence[str]]|None=None, sanity:bool=True, datasets:dict[str, Dataset]|None=None) -> pd.DataFrame:
+    "Zero-shot accuracy (%) of `clf` on each dataset of `suite` under each attack (clean: no attack), as a tidy table; `templates` overrides a dataset's prompts, `datasets` gives loaded datasets by name."
     suite = [suite] if isinstance(suite, str) else list(suite)
     attacks = [as_attack(a) for a in (attacks if attacks is not None else [None])]
     if not suite: raise TecoaError("The suite is empty; pass dataset names such as ['cifar10'] or PAPER_SUITE.")
@@ -103,7 +107,8 @@ def evaluate(clf, suite:str|Sequence[str], attacks:Sequence|None=None, *, n_per_
     try:
         for spec in specs:
             with Timer() as t_load:
-                ds = load_dataset(spec.name, split, root)
+                ds = (datasets or {}).get(spec.name)
+                if ds is None: ds = load_dataset(spec.name, split, root)
                 _, idx = seeded_subset(ds, n_per_dataset, seed)
             names = list(getattr(ds, "classnames", None) or spec.classnames)
             tmpl = list((templates or {}).get(spec.name, spec.templates))
@@ -112,39 +117,49 @@ def evaluate(clf, suite:str|Sequence[str], attacks:Sequence|None=None, *, n_per_
             n_batches = -(-len(idx) // batch_size)
             bar.total += n_batches * len(attacks); bar.refresh()
             correct, seconds, infos = [0] * len(attacks), [0.0] * len(attacks), {}
+            preds, ys = [[] for _ in attacks], []
+            aseeds = [derive_seed(seed, spec.name, k) for k in akeys]
             traces = [AttackTrace() for _ in attacks]     # gradient health and loss rise, watched during the attack
             with clf.with_classes(emb_cache[key]):
                 for b, (x, y) in enumerate(_batches(ds, idx, batch_size, num_workers)):
-                    x, y = x.to(dev), y.to(dev)
+                    x, y = x.to(dev), y.to(dev); ys.append(y.cpu())
+                    where = torch.as_tensor(idx[b * batch_size:b * batch_size + len(y)], device=dev)   # dataset indices
                     for j, (atk, label) in enumerate(zip(attacks, labels)):
                         with Timer() as t:
                             if _is_clean(atk): xa = x
                             else:
-                                kw = {"info": infos.setdefault(label, {})} if b == 0 and _takes_info(atk) else {}
-                                g = make_generator(derive_seed(seed, spec.name, akeys[j], b), dev)
+                                kw = {"info": infos.setdefault(label, {})} if b == 0 and _takes(atk, "info") else {}
+                                if _keyed(atk): kw.update(seed=aseeds[j], index=where)
+                                else: kw["generator"] = make_generator(derive_seed(seed, spec.name, akeys[j], b), dev)
                                 with traces[j].watch() if sanity else contextlib.nullcontext():
-                                    xa = atk.run(clf, x, y, generator=g, **kw)
-                            with torch.no_grad(): correct[j] += int((clf(xa).argmax(-1) == y).sum())
+                                    xa = atk.run(clf, x, y, **kw)
+                            with torch.no_grad(): p = clf(xa).argmax(-1)
+                            correct[j] += int((p == y).sum()); preds[j].append(p.cpu())
                         seconds[j] += t.seconds
                         bar.update(1); bar.set_postfix_str(f"{spec.name} {label}", refresh=False)
-            n = len(idx)
+            n, k = len(idx), len(names)
+            yy = torch.cat(ys) if ys else torch.zeros(0, dtype=torch.long)
+            chance, counts = chance_level(yy), torch.bincount(yy, minlength=k)
             for j, (atk, label) in enumerate(zip(attacks, labels)):
                 d = {"eps": 0.0, "steps": 0} if _is_clean(atk) else atk.describe()
+                acc = 100.0 * correct[j] / max(n, 1)
+                ps = prediction_summary(torch.cat(preds[j]), k) if preds[j] else {"pred_top_share": math.nan, "pred_classes": 0}
                 rows.append({"dataset": spec.name, "attack": label, "attack_name": str(atk.name),
                              "eps": float(d.get("eps", 0.0)), "steps": d.get("steps"), "norm": d.get("norm"),
-                             "n": n, "correct": correct[j], "accuracy": 100.0 * correct[j] / max(n, 1), "seconds": seconds[j],
-                             "grad_bad": _nan(traces[j].bad_fraction), "loss_rise": _nan(traces[j].rise_fraction)})
+                             "n": n, "correct": correct[j], "accuracy": acc, "seconds": seconds[j],
+                             "grad_bad": _nan(traces[j].bad_fraction), "loss_rise": _nan(traces[j].rise_fraction),
+                             "n_classes": k, "chance": chance, "above_chance": acc - chance, **ps})
             subsets[spec.name] = idx
             datasets[spec.name] = {"kind": spec.kind, "split": split, "n_total": len(ds), "n": n, "n_classes": len(names),
                                    "resolution": spec.resolution, "templates": tmpl,
                                    "classnames_sha1": _sha1(names), "split_info": getattr(ds, "split_info", None) or {"split": split},
-                                   "load_seconds": t_load.seconds,
+                                   "load_seconds": t_load.seconds, "chance": chance, "class_counts": counts.tolist(),
                                    "attack_info": {k: v for k, v in infos.items() if set(v) - {"label"}}}
     finally:
         bar.close()
         for m, mode in modes.items(): m.training = mode
     table = pd.DataFrame(rows, columns=["dataset", "attack", "attack_name", "eps", "steps", "norm", "n", "correct", "accuracy", "seconds",
-                                       "grad_bad", "loss_rise"])
+                                       "grad_bad", "loss_rise", "n_classes", "chance", "above_chance", "pred_top_share", "pred_classes"])
     if sanity: table["flags"] = table_flags(table)
     table.attrs = {"evaluation": {"suite": suite, "attacks": labels, "n_per_dataset": n_per_dataset, "seed": seed,
                                   "batch_size": batch_size, "split": split},
@@ -186,11 +201,14 @@ def write_result(path:str|Path, *, params:dict, table:pd.DataFrame, extra:dict|N
         "evaluation": ev,
         "rows": _records(table),
         "mean_accuracy": {k: float(v) for k, v in table.groupby("attack", sort=False)["accuracy"].mean().items()},
+        "mean_above_chance": ({k: float(v) for k, v in table.groupby("attack", sort=False)["above_chance"].mean().items()}
+                              if "above_chance" in table else {}),
         "attacks": a.get("attacks", []),
         "datasets": a.get("datasets", {}),
         "subsets": {k: _subset_record(v) for k, v in a.get("subsets", {}).items()},
         "seeds": {"seed": ev.get("seed"), "subset": "seeded_subset(dataset, n_per_dataset, seed)",
-                  "attack": "generator per batch seeded with derive_seed(seed, dataset, json of attack.describe(), batch index)"},
+                  "attack": "PGD/CW: counters (derive_seed(seed, dataset, json of attack.describe()), restart, example index in the dataset); "
+                            "other attacks: a generator per batch seeded with derive_seed(seed, dataset, json of attack.describe(), batch index)"},
         "versions": package_versions(),
         "commit": git_commit(),
         "timings": {"attack_seconds": float(table["seconds"].sum()) if len(table) else 0.0,
@@ -225,7 +243,8 @@ class PrecisionAttack:
         self.attack, self.precision = as_attack(attack), check_precision(precision)
         self.name, self.label, self.eps = self.attack.name, self.attack.label, self.attack.eps
         self.steps, self.norm = getattr(self.attack, "steps", None), getattr(self.attack, "norm", None)
-    def run(self, model, x, y, generator=None): return self.attack.run(model, x, y, generator=generator, precision=self.precision)
+    def run(self, model, x, y, generator=None, seed=None, index=None):
+        return self.attack.run(model, x, y, generator=generator, seed=seed, index=index, precision=self.precision)
     def describe(self) -> dict: return self.attack.describe()
     def __repr__(self): return f"PrecisionAttack({self.attack!r}, {self.precision!r})"
 

@@ -168,22 +168,24 @@ def _done(path:Path, params:dict) -> bool:
 # %% ../nbs/15_evaluate_cli.ipynb #aaba0170
 def run_evaluation(clf, info:dict, suite:Sequence[str], attacks:Sequence[str], eps:Sequence[float], out:str|Path, *,
                    n:int|None=None, seed:int=0, batch_size:int=64, split:str="test", protocol:str|None=None, templates:str="paper",
-                   root=None, progress:bool=True, echo=print) -> pd.DataFrame:
-    "Evaluate every (dataset, attack, ε) job not already done under `out`; returns the tidy table of all the jobs."
+                   root=None, progress:bool=True, echo=print, datasets:dict|None=None) -> pd.DataFrame:
+    "Evaluate every (dataset, attack, ε) job not already done under `out` (each dataset loaded once; `datasets` may hold them already); returns the tidy table of all the jobs."
     from tqdm.auto import tqdm
     from tecoa_nb.evaluate import evaluate, write_result, read_result, as_attack
-    from tecoa_nb.data import dataset_templates
+    from tecoa_nb.data import dataset_templates, load_dataset
     jobs, out = plan_jobs(suite, attacks, eps), Path(out)/info["slug"]
     todo = [j for j in jobs if not _done(out/j.dataset/j.filename(), job_params(j, info, n, seed, split, protocol, templates))]
     if len(todo) < len(jobs): echo(f"{len(jobs) - len(todo)} of {len(jobs)} results are already in {out}; evaluating the other {len(todo)}")
+    loaded = dict(datasets or {})
     bar = tqdm(todo, desc="evaluate", unit="job", disable=not progress, file=sys.stderr)
     try:
         for j in bar:
             bar.set_postfix_str(f"{j.dataset} {j.attack} {'' if j.is_clean else eps_label(j.eps)}".strip())
             atk = as_attack("clean") if j.is_clean else as_attack(j.attack)
             if not j.is_clean: atk = type(atk)(**{**atk.__dict__, "eps": j.eps})
+            if j.dataset not in loaded: loaded[j.dataset] = load_dataset(j.dataset, split, root)
             table = evaluate(clf, [j.dataset], [atk], n_per_dataset=n, seed=seed, batch_size=batch_size, split=split,
-                             root=root, progress=False,
+                             root=root, progress=False, datasets={j.dataset: loaded[j.dataset]},
                              templates=None if templates == "paper" else {j.dataset: dataset_templates(j.dataset, templates)})
             write_result(out/j.dataset/j.filename(), params=job_params(j, info, n, seed, split, protocol, templates), table=table,
                          extra={"checkpoint": info.get("checkpoint")})
@@ -256,11 +258,12 @@ def _evaluate_cmd(args):
         for d_ in suite: dataset_templates(d_, templates)   # fails before loading the model when a template set is unavailable
     plan_jobs(suite, attacks, eps)                          # unknown attacks fail before the model loads too
     from tecoa_nb.data import load_dataset
-    for d_ in suite: load_dataset(d_, "test", root=args.data)   # and missing dataset files, with where they go
+    loaded = {d_: load_dataset(d_, "test", root=args.data) for d_ in suite}   # and missing dataset files, with where they go
     clf, info = load_for_eval(args.model, args.pretrained, args.checkpoint, args.device, args.cache_dir)
     with Timer() as t:
         table = run_evaluation(clf, info, suite, attacks, eps, args.out, n=n, seed=args.seed, batch_size=args.batch_size,
-                               protocol=proto.name if proto else None, templates=templates, root=args.data, progress=not args.quiet)
+                               protocol=proto.name if proto else None, templates=templates, root=args.data, progress=not args.quiet,
+                               datasets=loaded)
     from tecoa_nb.evaluate import summarize
     print(f"\n{args.model} ({info['slug']}), zero-shot accuracy (%), {t.seconds:.1f} s:\n")
     print(markdown_table(summarize(table)))

@@ -19,11 +19,12 @@ from .data import DatasetSpec, register_dataset, TensorImageDataset
 
 # %% auto #0
 __all__ = ['SHAPES', 'COLOURS', 'COLOUR_NAMES', 'PATTERNS', 'SIZES', 'POSITIONS', 'NUMBERS', 'LETTERS', 'GLYPHS', 'FONTS',
-           'STROKES', 'RESOLUTION', 'LOWRES', 'ATLAS_PX', 'N_FONTS', 'SLOTS', 'KINDS', 'ATTRIBUTES', 'PREFIXES',
-           'OBJECT_FAMILIES', 'OBJECT_CLASSES', 'WORLD_TASKS', 'ADAPT_NAME', 'ZERO_SHOT_NAMES', 'DISTANCE',
-           'MINI_SUITE', 'MINI_EPS', 'WORLD_PROFILES', 'STYLES', 'render_glyph_atlas', 'glyph_atlas', 'sample_scenes',
-           'render_scenes', 'caption_scenes', 'WorldBatch', 'generate', 'world_fingerprint', 'WorldTask',
-           'world_profile', 'world_dataset', 'sklearn_digits', 'register_world', 'pretrain_batches']
+           'STROKES', 'RESOLUTION', 'LOWRES', 'ATLAS_PX', 'HANDS', 'HAND_BASES', 'N_FONTS', 'SLOTS', 'KINDS',
+           'ATTRIBUTES', 'PREFIXES', 'OBJECT_FAMILIES', 'OBJECT_CLASSES', 'WORLD_TASKS', 'ADAPT_NAME',
+           'ZERO_SHOT_NAMES', 'DISTANCE', 'MINI_SUITE', 'MINI_EPS', 'WORLD_PROFILES', 'STYLES', 'render_glyph_atlas',
+           'render_hands', 'glyph_atlas', 'sample_scenes', 'render_scenes', 'caption_scenes', 'WorldBatch', 'generate',
+           'world_fingerprint', 'WorldTask', 'world_profile', 'world_dataset', 'sklearn_digits', 'register_world',
+           'pretrain_batches']
 
 # %% ../nbs/02_world.ipynb #197231a4
 SHAPES = ["circle", "square", "triangle", "star", "cross", "diamond", "hexagon", "crescent"]
@@ -69,15 +70,34 @@ def render_glyph_atlas(fonts=FONTS, glyphs=GLYPHS, px:int=ATLAS_PX, strokes=STRO
     variants = [a if k == 0 else F.max_pool2d(a, 2 * k + 1, 1, k) for k in strokes]
     return torch.cat(variants)[:, 0].reshape(len(strokes) * len(fonts), len(glyphs), px, px).mul(255).round().to(torch.uint8)
 
+HANDS = 24              # handwriting-like variants of every glyph
+HAND_BASES = (0, 1, 2, 6, 7, 11)   # the plain sans and mono fonts they are bent from
+
+def render_hands(n_hands:int=HANDS, glyphs=GLYPHS, px:int=ATLAS_PX, seed:int=0, bend:float=0.11) -> torch.Tensor:
+    "Handwriting-like masks uint8 [n_hands, len(glyphs), px, px]: plain font glyphs bent by smooth random displacement fields, each hand with its own pen width."
+    base = render_glyph_atlas([FONTS[i] for i in HAND_BASES], glyphs, px, strokes=(0,)).float() / 255
+    g = torch.Generator().manual_seed(int(seed))
+    ys, xs = torch.meshgrid(torch.linspace(-1, 1, px), torch.linspace(-1, 1, px), indexing="ij")
+    ident = torch.stack([xs, ys], -1)
+    out = torch.empty(n_hands, len(glyphs), px, px)
+    for h in range(n_hands):
+        src = base[int(torch.randint(0, len(base), (1,), generator=g))]
+        coarse = torch.randn(len(glyphs), 2, 6, 6, generator=g) * bend          # a few bends per glyph
+        field = F.interpolate(coarse, size=(px, px), mode="bicubic", align_corners=True).permute(0, 2, 3, 1)
+        a = F.grid_sample(src[:, None], ident + field, mode="bilinear", padding_mode="zeros", align_corners=True)
+        pen = int(torch.randint(0, 2, (1,), generator=g))
+        out[h] = (F.max_pool2d(a, 2 * pen + 1, 1, pen) if pen else a)[:, 0]
+    return out.clamp(0, 1).mul(255).round().to(torch.uint8)
+
 _ATLAS: torch.Tensor|None = None
 
 def glyph_atlas() -> torch.Tensor:
-    "The glyph atlas, rendered on first use and kept in memory."
+    "The glyph atlas (font variants, then hands), rendered on first use and kept in memory."
     global _ATLAS
-    if _ATLAS is None: _ATLAS = render_glyph_atlas()
+    if _ATLAS is None: _ATLAS = torch.cat([render_glyph_atlas(), render_hands()])
     return _ATLAS
 
-N_FONTS = len(FONTS) * len(STROKES)
+N_FONTS = len(FONTS) * len(STROKES) + HANDS
 
 # %% ../nbs/02_world.ipynb #cee372b7
 SLOTS = np.array([[0.28, 0.28], [0.72, 0.28], [0.28, 0.72], [0.72, 0.72], [0.5, 0.5]], dtype=np.float32)  # in POSITIONS order

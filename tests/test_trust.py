@@ -117,3 +117,22 @@ def test_cli_reproduce_exit_status_on_failure(tmp_path):
     (tmp_path/"papermill_runs"/"t.yaml").write_text(json.dumps({"profile": "t", "runs": [{"id": "a", "notebook": "nbs/job.ipynb"}]}))
     r = _tecoa("reproduce", "--profile", "t", cwd=tmp_path)
     assert r.returncode == 1 and "failed: a" in r.stdout, (r.stdout, r.stderr)
+
+
+def test_results_do_not_depend_on_the_batch_size():
+    """DESIGN invariant 8: PGD's and CW's random starts are keyed by example index, so two batch sizes give the same counts.
+    The attacks here are mostly their random start (one tiny step, no keep-best), so the counts move with the draws:
+    with starts drawn by position in the batch, the two batch sizes give different counts on these datasets."""
+    import torch
+    from tecoa_nb.models import zero_shot_classifier
+    from tecoa_nb.evaluate import evaluate
+    from tecoa_nb.attacks import AttackSpec
+    torch.manual_seed(0)
+    clf = zero_shot_classifier("tecoa-tiny")
+    kw = dict(n_per_dataset=64, seed=3, progress=False)
+    suite = ["world_shape-smoke", "world_count-smoke", "world_digits-smoke"]
+    attacks = ["clean"] + [AttackSpec(a, eps=0.6, steps=1, alpha=1e-4, keep_best=False) for a in ("pgd", "cw")]
+    a = evaluate(clf, suite, attacks, batch_size=64, **kw)
+    b = evaluate(clf, suite, attacks, batch_size=5, **kw)
+    cols = ["dataset", "attack", "n", "correct", "chance", "pred_top_share"]
+    assert a[cols].equals(b[cols])
