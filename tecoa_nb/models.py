@@ -35,6 +35,9 @@ TINY_CONFIGS = {
     "tecoa-mini": {"embed_dim": 128,
                    "vision_cfg": {"image_size": 32, "layers": 4, "width": 128, "head_width": 32, "patch_size": 4},
                    "text_cfg": {"context_length": 32, "vocab_size": 49408, "width": 128, "heads": 4, "layers": 3}},
+    "tecoa-medium": {"embed_dim": 256,
+                     "vision_cfg": {"image_size": 64, "layers": 6, "width": 256, "head_width": 32, "patch_size": 8},
+                     "text_cfg": {"context_length": 32, "vocab_size": 49408, "width": 256, "heads": 4, "layers": 4}},
 }
 
 def register_tiny_configs() -> list[str]:
