@@ -7,15 +7,16 @@ Docs: https://tecoa-nb.github.io/tecoa_nb/adapters.html.md"""
 # %% ../nbs/06_adapters.ipynb #c7ba29ca
 from __future__ import annotations
 import inspect
+from pathlib import Path
 import torch
 import torch.nn as nn
 import torch.nn.functional as F
 from .core import TecoaError, did_you_mean, make_generator
-from .models import ZeroShotClassifier
+from .models import ZeroShotClassifier, read_checkpoint, checkpoint_format, load_checkpoint_into, check_complete, _few
 
 # %% auto #0
 __all__ = ['HOOKS', 'ADAPTERS', 'Adapter', 'Frozen', 'Finetune', 'Partial', 'PaddingPrompt', 'PatchPrompt', 'Padding', 'Patch',
-           'PromptedViT', 'Tokens', 'LinearHead', 'Compose', 'make_adapter']
+           'PromptedViT', 'Tokens', 'LinearHead', 'Compose', 'make_adapter', 'load_into_classifier']
 
 # %% ../nbs/06_adapters.ipynb #27fad66a
 HOOKS = ("pixel_prompt", "visual_forward", "head")
@@ -339,3 +340,53 @@ def make_adapter(name:str|Adapter="finetune", head_classes:int|None=None, **kw) 
         accepted = sorted({a for p in parts for a in _accepts(ADAPTERS[p])})
         raise TecoaError(f"Adapter {name!r} takes no argument {extra}; it accepts {accepted} (or part__arg=).")
     return objs[0] if len(objs) == 1 else Compose(*objs)
+
+# %% ../nbs/06_adapters.ipynb #45e0b6ec
+def _adapter_from_state(sd:dict, desc:dict|None=None):
+    "The adapter whose own tensors are `sd` (tensors of the image tower are returned apart, to copy in place)."
+    desc = desc or {}
+    visual = {k[len("visual."):]: v for k, v in sd.items() if k.startswith("visual.")}
+    rest = {k for k in sd if not k.startswith("visual.")}
+    parts = []
+    if {k for k in rest if k.startswith("padding.")}: parts.append(Padding(width=int(sd["padding.top"].shape[1])))
+    if "patch.patch" in rest:
+        corner = (desc.get("patch") or desc).get("corner", "top_left") if isinstance(desc, dict) else "top_left"
+        parts.append(Patch(size=int(sd["patch.patch"].shape[-1]), corner=corner))
+    if "tokens.prompts" in rest: parts.append(Tokens(n_tokens=int(sd["tokens.prompts"].shape[0])))
+    if "head.weight" in rest: parts.append(LinearHead(n_classes=int(sd["head.weight"].shape[0]), bias="head.bias" in rest))
+    known = {k for k in rest if k.split(".")[0] in ("padding", "patch", "tokens", "head")}
+    if rest - known: raise TecoaError(f"The adapter file has tensors this version cannot place ({_few(rest - known)}); was it written by another tool?")
+    adapter = None if not parts else parts[0] if len(parts) == 1 else Compose(*parts)
+    return adapter, visual
+
+def _load_visual_subset(clf, visual:dict, path) -> None:
+    own = clf.visual.state_dict()
+    check_complete({k: own[k] for k in visual if k in own}, visual, "the image tower of this model", path)
+    with torch.no_grad():
+        for k, v in visual.items(): own[k].copy_(v)
+
+def load_into_classifier(clf:ZeroShotClassifier, path:str|Path) -> dict:
+    "Load any supported checkpoint into a `ZeroShotClassifier`: weights, an official file's visual prompts, or a tecoa_nb adapter file."
+    obj = read_checkpoint(path); fmt = checkpoint_format(obj)
+    if fmt == "tecoa_nb-adapter":
+        sd = {k: v for k, v in obj["adapter"].items() if torch.is_tensor(v)}
+        adapter, visual = _adapter_from_state(sd, obj.get("description") or (obj.get("info") or {}).get("adapter"))
+        if adapter is not None:
+            adapter.apply(clf); adapter.load_state_dict({k: v for k, v in sd.items() if not k.startswith("visual.")})
+        if visual: _load_visual_subset(clf, visual, path)
+        return {"format": fmt, "adapter": adapter.describe() if adapter is not None else {"adapter": "finetune"},
+                "n_tensors": len(sd), "image_tower_tensors": len(visual)}
+    report = load_checkpoint_into(clf.clip, path, obj)
+    pr = report.pop("prompts")
+    if pr:
+        parts, state = [], {}
+        if "padding" in pr:
+            p = pr["padding"]; S = p["top"].shape[-1]
+            if S != clf.image_size:
+                raise TecoaError(f"The padding prompt of {path} was trained on {S}-px inputs but this model takes {clf.image_size} px; use the model it was trained with.")
+            parts.append(Padding(width=int(p["top"].shape[1]))); state.update({f"padding.{k}": v for k, v in p.items()})
+        if "tokens" in pr: parts.append(Tokens(n_tokens=int(pr["tokens"].shape[0]))); state["tokens.prompts"] = pr["tokens"]
+        adapter = parts[0] if len(parts) == 1 else Compose(*parts)
+        adapter.apply(clf); adapter.load_state_dict(state)
+        report["adapter"] = adapter.describe()
+    return report

@@ -10,8 +10,7 @@ import time, json, math, resource, statistics, contextlib
 import torch
 import torch.nn as nn
 import torch.nn.functional as F
-import open_clip
-from .core import TecoaError, tecoa_home, atomic_write_json
+from .core import TecoaError
 from .models import load_clip, ZeroShotClassifier
 from .attacks import pgd, project, attack_guard, check_precision, attack_precision as precision_context, counter_uniform, AttackSpec
 from .losses import TeCoA
@@ -20,23 +19,7 @@ from .train import train_step, train_mode, _resolve_amp
 from .cli import command
 
 # %% auto #0
-__all__ = ['BENCH_CONFIGS', 'CLOCKS', 'register_bench_configs', 'time_side_by_side', 'NaiveClassifier', 'bench', 'bench_table']
-
-# %% ../nbs/13_bench.ipynb #7d6dce9c
-BENCH_CONFIGS = {
-    "tecoa-medium": {"embed_dim": 256,
-                     "vision_cfg": {"image_size": 64, "layers": 6, "width": 256, "head_width": 32, "patch_size": 8},
-                     "text_cfg": {"context_length": 32, "vocab_size": 49408, "width": 256, "heads": 4, "layers": 4}},
-}
-
-def register_bench_configs() -> list[str]:
-    "Register the bench-only geometries with open_clip (idempotent)."
-    missing = [n for n in BENCH_CONFIGS if n not in open_clip.list_models()]
-    if missing:
-        d = tecoa_home("model_configs")
-        for n in missing: atomic_write_json(d/f"{n}.json", BENCH_CONFIGS[n])
-        open_clip.add_model_config(d)
-    return list(BENCH_CONFIGS)
+__all__ = ['CLOCKS', 'time_side_by_side', 'NaiveClassifier', 'bench', 'bench_table']
 
 # %% ../nbs/13_bench.ipynb #e7573ae1
 def _sync(device:torch.device):
@@ -78,7 +61,6 @@ def bench(model:str="tecoa-mini", batch:int=64, steps:int=2, classes:int=100, de
     clock = clock or ("cpu" if device.type == "cpu" else "wall")
     if clock not in CLOCKS: raise TecoaError(f"Unknown clock {clock!r}; use 'wall' or 'cpu' (process CPU time).")
     if clock == "cpu" and device.type == "cuda": raise TecoaError("clock='cpu' measures host CPU time; on CUDA use clock='wall'.")
-    register_bench_configs()
     torch.manual_seed(seed)
     bundle = load_clip(model, None, device=device)
     clf = ZeroShotClassifier(bundle).to(device)

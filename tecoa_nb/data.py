@@ -429,6 +429,11 @@ def _tv_how(cls:str, extra:str="") -> str:
 
 def _strip_caltech(c:str) -> str: return re.sub(r"^\d+\.", "", c).removesuffix("-101")
 
+def _build_caltech101(D, root:str, split:str, tf):
+    "Caltech-101, checked first for the BACKGROUND_Google folder that torchvision removes from its class list (a bare ValueError if absent)."
+    if not (Path(root)/"caltech101"/"101_ObjectCategories"/"BACKGROUND_Google").is_dir(): raise FileNotFoundError(Path(root)/"caltech101")
+    return D.Caltech101(root, target_type="category", transform=tf)
+
 _SOURCES: dict[str, _Source] = {
     "imagenet": _Source("ImageNet", "imagenet", "download ILSVRC2012_img_val.tar and ILSVRC2012_devkit_t12.tar.gz "
         "(ILSVRC2012_img_train.tar for train) from https://image-net.org/download-images.php into it, or lay images out as "
@@ -439,8 +444,7 @@ _SOURCES: dict[str, _Source] = {
         lambda D, r, s, tf: D.CIFAR100(r, train=s == "train", transform=tf), lambda ds: ds.classes, resolution=None),
     "stl10": _Source("STL-10", "stl10_binary", _tv_how("STL10"),
         lambda D, r, s, tf: D.STL10(r, split=s, transform=tf), resolution=None),
-    "caltech101": _Source("Caltech-101", "caltech101/101_ObjectCategories", _tv_how("Caltech101"),
-        lambda D, r, s, tf: D.Caltech101(r, target_type="category", transform=tf), seeded_split=True),
+    "caltech101": _Source("Caltech-101", "caltech101/101_ObjectCategories", _tv_how("Caltech101"), _build_caltech101, seeded_split=True),
     "caltech256": _Source("Caltech-256", "caltech256/256_ObjectCategories", _tv_how("Caltech256"),
         lambda D, r, s, tf: D.Caltech256(r, transform=tf), lambda ds: [_strip_caltech(c) for c in ds.categories], seeded_split=True),
     "oxford_pets": _Source("Oxford-IIIT Pets", "oxford-iiit-pet", _tv_how("OxfordIIITPet"),

@@ -100,7 +100,8 @@ def file_fingerprint(path:str|Path) -> str:
 
 def load_for_eval(model:str, pretrained:str|None=None, checkpoint:str|Path|None=None, device=None, cache_dir=None):
     "A `ZeroShotClassifier` for `model` (+ `checkpoint`) on `device`, and a JSON-able record of what it is."
-    from tecoa_nb.models import ZeroShotClassifier, load_clip, load_into_classifier
+    from tecoa_nb.models import ZeroShotClassifier, load_clip
+    from tecoa_nb.adapters import load_into_classifier
     dev = get_device(device)
     if model == "tinyclip":
         import copy

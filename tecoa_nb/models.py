@@ -19,8 +19,7 @@ from .core import TecoaError, did_you_mean, tecoa_home, atomic_torch_save, atomi
 # %% auto #0
 __all__ = ['TINY_CONFIGS', 'WEIGHT_FILES', 'register_tiny_configs', 'ClipBundle', 'load_clip', 'text_fingerprint',
            'encode_classes', 'class_embeddings', 'ZeroShotClassifier', 'zero_shot_classifier', 'read_checkpoint',
-           'checkpoint_format', 'check_complete', 'load_checkpoint_into', 'official_prompts', 'load_into_classifier',
-           'resolve_model_dir']
+           'checkpoint_format', 'check_complete', 'load_checkpoint_into', 'official_prompts', 'resolve_model_dir']
 
 # %% ../nbs/03_models.ipynb #6ad2bd0e
 TINY_CONFIGS = {
@@ -36,6 +35,9 @@ TINY_CONFIGS = {
     "tecoa-mini": {"embed_dim": 128,
                    "vision_cfg": {"image_size": 32, "layers": 4, "width": 128, "head_width": 32, "patch_size": 4},
                    "text_cfg": {"context_length": 32, "vocab_size": 49408, "width": 128, "heads": 4, "layers": 3}},
+    "tecoa-medium": {"embed_dim": 256,
+                     "vision_cfg": {"image_size": 64, "layers": 6, "width": 256, "head_width": 32, "patch_size": 8},
+                     "text_cfg": {"context_length": 32, "vocab_size": 49408, "width": 256, "heads": 4, "layers": 4}},
 }
 
 def register_tiny_configs() -> list[str]:
@@ -121,7 +123,7 @@ def load_clip(name:str, pretrained:str|None=None, checkpoint:str|Path|None=None,
     info = load_checkpoint_into(model, checkpoint) if checkpoint is not None else None
     if info and info["prompts"]:
         get_logger("tecoa_nb.models").warning(f"{checkpoint} also holds visual prompts ({', '.join(info['prompts'])}); "
-                                              "load it with load_into_classifier(classifier, path) to apply them")
+                                              "load it with tecoa_nb.adapters.load_into_classifier(classifier, path) to apply them")
     model.eval()
     pcfg = getattr(model.visual, "preprocess_cfg", None) or {}
     size = model.visual.image_size; size = size[0] if isinstance(size, (tuple, list)) else int(size)
@@ -313,7 +315,7 @@ def load_checkpoint_into(model:nn.Module, path:str|Path, obj=None) -> dict:
     obj = read_checkpoint(path) if obj is None else obj
     fmt = checkpoint_format(obj)
     if fmt == "tecoa_nb-adapter":
-        raise TecoaError(f"{path} is an adapter file of tecoa_nb, not model weights; load it with load_into_classifier(classifier, path).")
+        raise TecoaError(f"{path} is an adapter file of tecoa_nb, not model weights; load it with tecoa_nb.adapters.load_into_classifier(classifier, path).")
     sd, own = _tensors(obj, path), model.state_dict()
     vis = {k[len("visual."):]: v for k, v in own.items() if k.startswith("visual.")}
     if all(k.startswith("visual.") for k in sd): part, sd = "image tower", {k[len("visual."):]: v for k, v in sd.items()}
@@ -342,58 +344,6 @@ def official_prompts(obj:dict) -> dict:
             raise TecoaError(f"The token prompter of this official checkpoint has tensors {_few(tok)}; only the plain TokenPrompter (one 'prompt' tensor) can be loaded.")
         if tok["prompt"].ndim == 3 and tok["prompt"].shape[1] > 0: out["tokens"] = tok["prompt"].squeeze(0)
     return out
-
-# %% ../nbs/03_models.ipynb #47eaad8d
-def _adapter_from_state(sd:dict, desc:dict|None=None):
-    "The adapter whose own tensors are `sd` (tensors of the image tower are returned apart, to copy in place)."
-    from tecoa_nb.adapters import Padding, Patch, Tokens, LinearHead, Compose
-    desc = desc or {}
-    visual = {k[len("visual."):]: v for k, v in sd.items() if k.startswith("visual.")}
-    rest = {k for k in sd if not k.startswith("visual.")}
-    parts = []
-    if {k for k in rest if k.startswith("padding.")}: parts.append(Padding(width=int(sd["padding.top"].shape[1])))
-    if "patch.patch" in rest:
-        corner = (desc.get("patch") or desc).get("corner", "top_left") if isinstance(desc, dict) else "top_left"
-        parts.append(Patch(size=int(sd["patch.patch"].shape[-1]), corner=corner))
-    if "tokens.prompts" in rest: parts.append(Tokens(n_tokens=int(sd["tokens.prompts"].shape[0])))
-    if "head.weight" in rest: parts.append(LinearHead(n_classes=int(sd["head.weight"].shape[0]), bias="head.bias" in rest))
-    known = {k for k in rest if k.split(".")[0] in ("padding", "patch", "tokens", "head")}
-    if rest - known: raise TecoaError(f"The adapter file has tensors this version cannot place ({_few(rest - known)}); was it written by another tool?")
-    adapter = None if not parts else parts[0] if len(parts) == 1 else Compose(*parts)
-    return adapter, visual
-
-def _load_visual_subset(clf, visual:dict, path) -> None:
-    own = clf.visual.state_dict()
-    check_complete({k: own[k] for k in visual if k in own}, visual, "the image tower of this model", path)
-    with torch.no_grad():
-        for k, v in visual.items(): own[k].copy_(v)
-
-def load_into_classifier(clf:"ZeroShotClassifier", path:str|Path) -> dict:
-    "Load any supported checkpoint into a `ZeroShotClassifier`: weights, an official file's visual prompts, or a tecoa_nb adapter file."
-    obj = read_checkpoint(path); fmt = checkpoint_format(obj)
-    if fmt == "tecoa_nb-adapter":
-        sd = {k: v for k, v in obj["adapter"].items() if torch.is_tensor(v)}
-        adapter, visual = _adapter_from_state(sd, obj.get("description") or (obj.get("info") or {}).get("adapter"))
-        if adapter is not None:
-            adapter.apply(clf); adapter.load_state_dict({k: v for k, v in sd.items() if not k.startswith("visual.")})
-        if visual: _load_visual_subset(clf, visual, path)
-        return {"format": fmt, "adapter": adapter.describe() if adapter is not None else {"adapter": "finetune"},
-                "n_tensors": len(sd), "image_tower_tensors": len(visual)}
-    report = load_checkpoint_into(clf.clip, path, obj)
-    pr = report.pop("prompts")
-    if pr:
-        from tecoa_nb.adapters import Padding, Tokens, Compose
-        parts, state = [], {}
-        if "padding" in pr:
-            p = pr["padding"]; S = p["top"].shape[-1]
-            if S != clf.image_size:
-                raise TecoaError(f"The padding prompt of {path} was trained on {S}-px inputs but this model takes {clf.image_size} px; use the model it was trained with.")
-            parts.append(Padding(width=int(p["top"].shape[1]))); state.update({f"padding.{k}": v for k, v in p.items()})
-        if "tokens" in pr: parts.append(Tokens(n_tokens=int(pr["tokens"].shape[0]))); state["tokens.prompts"] = pr["tokens"]
-        adapter = parts[0] if len(parts) == 1 else Compose(*parts)
-        adapter.apply(clf); adapter.load_state_dict(state)
-        report["adapter"] = adapter.describe()
-    return report
 
 # %% ../nbs/03_models.ipynb #496cfd20
 def resolve_model_dir(name:str, cache_dir:str|Path|None=None, offline:bool|None=None) -> str:

@@ -294,10 +294,6 @@ def write_imagenet(fx):
 
 WRITERS = {n: globals()[f"write_{n}"] for n in PAPER_SUITE}
 
-def _params(names, xfail: dict[str, str]):
-    "Test parameters, with the loaders of a known bug (name -> one-sentence reason) marked xfail, strictly."
-    return [pytest.param(n, marks=pytest.mark.xfail(reason=xfail[n], strict=True)) if n in xfail else n for n in names]
-
 
 @pytest.fixture
 def no_md5(monkeypatch):
@@ -362,10 +358,7 @@ def test_missing_folder_says_where_files_go(name, tmp_path):
 
 
 # An empty folder (an unpacking that stopped early) must fail the same way, not with torchvision's traceback.
-EMPTY_XFAIL = {"caltech101": "An empty caltech101/101_ObjectCategories folder raises torchvision's ValueError "
-                             "(no BACKGROUND_Google to remove), which the loader does not turn into its sentence."}
-
-@pytest.mark.parametrize("name", _params(PAPER_SUITE, EMPTY_XFAIL))
+@pytest.mark.parametrize("name", PAPER_SUITE)
 def test_empty_folder_says_where_files_go(name, tmp_path, monkeypatch):
     monkeypatch.setitem(sys.modules, "h5py", None)   # the same sentence whether or not h5py is installed
     (tmp_path / FOLDERS[name]).mkdir(parents=True)
