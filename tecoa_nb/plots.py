@@ -242,7 +242,7 @@ def gain_per_dataset(df:pd.DataFrame, robust:str, method:str="TeCoA-FT", base:st
     return fig
 
 # %% ../nbs/11_plots.ipynb #c5c8be78
-SCALING_KEYS = ("axis", "size", "visual_params_M", "steps", "breadth", "n_classes")
+SCALING_KEYS = ("axis", "size", "visual_params_M", "steps", "breadth", "adapt_classes")   # `n_classes` is a dataset's, from `evaluate`
 SCALING_AXES = (("size", "visual_params_M", "image tower parameters (M)"), ("steps", "steps", "adaptation steps"),
                 ("breadth", "breadth", "concept families in the adaptation set"))
 SCALING_GAINS = (("TeCoA−CLIP", "TeCoA-FT", "CLIP"), ("TeCoA−AT", "TeCoA-FT", "AT-FT"), ("TeCoA-VP−AT-VP", "TeCoA-VP", "AT-VP"),
