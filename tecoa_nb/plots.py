@@ -6,18 +6,24 @@ Docs: https://tecoa-nb.github.io/tecoa_nb/plots.html.md"""
 
 # %% ../nbs/11_plots.ipynb #3a3c80b1
 from __future__ import annotations
+import math
 from pathlib import Path
 from typing import Sequence
 import numpy as np
 import pandas as pd
 import matplotlib
 import matplotlib.pyplot as plt
+from matplotlib.ticker import NullLocator
 import seaborn as sns
 from .core import atomic_path, atomic_write_text
+from .sanity import chance_margin, clears_chance
 
 # %% auto #0
-__all__ = ['set_style', 'save_figure', 'markdown_table', 'write_table', 'accuracy_table', 'clean_robust_bars', 'accuracy_heatmap',
-           'line_plot', 'grouped_bars']
+__all__ = ['SCALING_KEYS', 'SCALING_AXES', 'SCALING_GAINS', 'set_style', 'save_figure', 'markdown_table', 'write_table',
+           'accuracy_table', 'has_chance', 'with_chance', 'above_chance_table', 'clears_chance_table',
+           'clears_chance_count', 'mean_chance', 'mean_summary', 'means_table', 'mark_clears', 'chance_line',
+           'clean_robust_bars', 'accuracy_heatmap', 'line_plot', 'grouped_bars', 'gain_per_dataset', 'scaling_summary',
+           'scaling_figure']
 
 # %% ../nbs/11_plots.ipynb #1c74cfe0
 def set_style():
@@ -33,16 +39,17 @@ def save_figure(fig, path:str|Path) -> Path:
 
 # %% ../nbs/11_plots.ipynb #ccb2c25f
 def _fmt(v, floatfmt):
+    if v is None or v is pd.NA: return ""
     if isinstance(v, (float, np.floating)):
         return "" if np.isnan(v) else format(v, floatfmt)
     return str(v)
 
-def markdown_table(df:pd.DataFrame, floatfmt:str=".1f", index:bool=True) -> str:
-    "A GitHub-flavoured Markdown table of `df`."
+def markdown_table(df:pd.DataFrame, floatfmt:str=".1f", index:bool=True, right:Sequence=()) -> str:
+    "A GitHub-flavoured Markdown table of `df`; numeric columns and those named in `right` are right-aligned."
     d = df.reset_index() if index and (df.index.name or any(df.index.names)) else df
     cols = [str(c) for c in d.columns]
     rows = [[_fmt(v, floatfmt) for v in r] for r in d.itertuples(index=False)]
-    align = ["---:" if pd.api.types.is_numeric_dtype(d[c]) else ":---" for c in d.columns]
+    align = ["---:" if pd.api.types.is_numeric_dtype(d[c]) or c in right else ":---" for c in d.columns]
     out = ["| " + " | ".join(cols) + " |", "|" + "|".join(align) + "|"]
     out += ["| " + " | ".join(r) + " |" for r in rows]
     return "\n".join(out) + "\n"
@@ -56,57 +63,240 @@ def write_table(df:pd.DataFrame, path_stem:str|Path, floatfmt:str=".1f", index:b
 
 # %% ../nbs/11_plots.ipynb #db55c389
 def accuracy_table(df:pd.DataFrame, attack:str|None=None, index:str="method", columns:str="dataset", mean:bool=True,
-                   order:Sequence|None=None) -> pd.DataFrame:
-    "Pivot tidy results (accuracy in %) to `index` × `columns` for one attack label, with a `mean` column."
+                   order:Sequence|None=None, values:str="accuracy") -> pd.DataFrame:
+    "Pivot tidy results (`values`: accuracy in % by default) to `index` × `columns` for one attack label, with a `mean` column."
     d = df if attack is None else df[df["attack"] == attack]
-    t = d.pivot_table(index=index, columns=columns, values="accuracy", aggfunc="mean", sort=False)
+    t = d.pivot_table(index=index, columns=columns, values=values, aggfunc="mean", sort=False, dropna=False)
     if mean: t["mean"] = t.mean(axis=1)
     if order is not None: t = t.reindex([o for o in order if o in t.index])
     t.columns.name = None
     return t
 
+# %% ../nbs/11_plots.ipynb #6d7b0710
+def has_chance(df:pd.DataFrame) -> bool:
+    "Whether a tidy table carries its rows' chance level (the `chance` column, %, that `evaluate` writes)."
+    return "chance" in df and bool(pd.to_numeric(df["chance"], errors="coerce").notna().any())
+
+def with_chance(df:pd.DataFrame, k:float=2.0) -> pd.DataFrame:
+    "`df` with `above_chance` (accuracy − chance, points), `chance_margin` (points) and `clears_chance` (1/0; NaN where chance is unknown) per row."
+    d = df.copy()
+    ch = pd.to_numeric(d["chance"], errors="coerce") if "chance" in d else pd.Series(np.nan, index=d.index, dtype=float)
+    n = d["n"] if "n" in d else pd.Series(np.nan, index=d.index)
+    d["chance"] = ch
+    d["above_chance"] = d["accuracy"] - ch
+    d["chance_margin"] = [chance_margin(c, n, k) if pd.notna(c) else np.nan for c, n in zip(ch, n)]
+    d["clears_chance"] = [float(clears_chance(a, c, n, k)) if pd.notna(c) else np.nan for a, c, n in zip(d["accuracy"], ch, n)]
+    return d
+
+def above_chance_table(df:pd.DataFrame, attack:str|None=None, index:str="method", columns:str="dataset", mean:bool=True,
+                       order:Sequence|None=None) -> pd.DataFrame:
+    "Accuracy above chance (points) as `index` × `columns` for one attack, with a `mean` column: `accuracy_table` less each dataset's chance."
+    return accuracy_table(with_chance(df), attack, index, columns, mean, order, values="above_chance")
+
+def clears_chance_table(df:pd.DataFrame, attack:str|None=None, index:str="method", columns:str="dataset",
+                        order:Sequence|None=None, k:float=2.0) -> pd.DataFrame:
+    "1 where the accuracy under `attack` clears chance by its noise margin, 0 where it does not, NaN where chance is unknown."
+    return accuracy_table(with_chance(df, k), attack, index, columns, mean=False, order=order, values="clears_chance").round().astype("Int64")
+
+def clears_chance_count(df:pd.DataFrame, attack:str|None=None, index:str="method", exclude:Sequence=(),
+                        order:Sequence|None=None, k:float=2.0) -> pd.Series:
+    "On how many datasets (less `exclude`, e.g. the adaptation set) each `index` value's accuracy under `attack` clears chance; NaN where chance is unknown."
+    t = clears_chance_table(df[~df["dataset"].isin(list(exclude))], attack, index, order=order, k=k)
+    return t.astype(float).sum(axis=1, min_count=1).astype("Int64").rename("clears chance")
+
+def mean_chance(df:pd.DataFrame, attack:str|None=None) -> float:
+    "The chance level (%) averaged over the table's datasets, the level every mean accuracy of the table is read against (NaN when unknown)."
+    if not has_chance(df): return math.nan
+    d = df if attack is None else df[df["attack"] == attack]
+    return float(pd.to_numeric(d["chance"], errors="coerce").groupby(d["dataset"]).mean().mean())
+
+def mean_summary(df:pd.DataFrame, robust:str, clean:str="clean", index:str="method", order:Sequence|None=None,
+                 exclude:Sequence=(), k:float=2.0) -> pd.DataFrame:
+    "Per `index` value: mean clean and robust accuracy over the datasets, their mean chance, both means above chance, and on how many datasets (less `exclude`) robust clears chance."
+    d = with_chance(df, k)
+    mean = lambda a, v="accuracy": accuracy_table(d, a, index, order=order, values=v)["mean"]
+    out = pd.DataFrame({"clean": mean(clean), "robust": mean(robust), "chance": mean(robust, "chance"),
+                        "clean above chance": mean(clean, "above_chance"), "robust above chance": mean(robust, "above_chance")})
+    out["clears chance"] = clears_chance_count(d, robust, index, exclude, order, k).reindex(out.index)
+    return out
+
+def means_table(df:pd.DataFrame, index:str|Sequence, columns:str="attack", sort:bool=False) -> pd.DataFrame:
+    "Mean accuracy (%) over datasets as `index` × `columns` (e.g. method × attack), then, when the table has chance, the same means above chance (columns '<column> above chance')."
+    d = with_chance(df)
+    g = d.groupby(([index] if isinstance(index, str) else list(index)) + [columns], sort=sort)
+    cols = list(dict.fromkeys(d[columns])) if not sort else sorted(d[columns].unique())
+    raw = g["accuracy"].mean().unstack(columns)[cols]
+    if not has_chance(df): return raw
+    ac = g["above_chance"].mean().unstack(columns)[cols]
+    ac.columns = [f"{c} above chance" for c in cols]
+    return pd.concat([raw, ac], axis=1)
+
+def mark_clears(table:pd.DataFrame, clears:pd.DataFrame, fmt:str="+.1f") -> pd.DataFrame:
+    "`table`'s numbers as text for a Markdown table, in bold where `clears` is 1 (the accuracy clears chance by its margin)."
+    out = pd.DataFrame(index=table.index, columns=table.columns, dtype=object)
+    for c in table.columns:
+        for i in table.index:
+            v = table.at[i, c]; s = "" if pd.isna(v) else format(v, fmt)
+            x = clears.at[i, c] if c in clears.columns and i in clears.index else None
+            hit = x is not None and pd.notna(x) and x == 1
+            out.at[i, c] = f"**{s}**" if s and hit else s
+    return out
+
 # %% ../nbs/11_plots.ipynb #9e43bdee
-def clean_robust_bars(df:pd.DataFrame, robust:str, clean:str="clean", by:str="method", order=None, title=None, ax=None):
-    "Paired bars of mean (over datasets) clean and robust accuracy for each `by` value."
+def chance_line(ax, level:float, label:str="chance (mean over datasets)"):
+    "A dotted line at the chance `level` (%) on `ax`; nothing when the level is unknown (NaN)."
+    if level == level: ax.axhline(level, color="0.3", ls=":", lw=1.3, label=label)
+
+def clean_robust_bars(df:pd.DataFrame, robust:str, clean:str="clean", by:str="method", order=None, title=None, ax=None,
+                      chance:bool|None=None):
+    "Paired bars of mean (over datasets) clean and robust accuracy for each `by` value; with chance known, a dotted line at the mean chance and a second panel of the same means above chance."
     set_style()
-    d = df[df["attack"].isin([clean, robust])].groupby([by, "attack"], sort=False)["accuracy"].mean().reset_index()
-    d["attack"] = d["attack"].map({clean: "clean", robust: f"robust ({robust})"})
-    if ax is None: fig, ax = plt.subplots(figsize=(max(5, 1.1 * d[by].nunique() + 2), 3.6))
-    sns.barplot(d, x=by, y="accuracy", hue="attack", order=order, ax=ax)
-    for c in ax.containers: ax.bar_label(c, fmt="%.1f", fontsize=8, padding=1)
-    ax.set(xlabel="", ylabel="mean accuracy (%)", ylim=(0, max(100, d["accuracy"].max() * 1.1)), title=title)
-    ax.tick_params(axis="x", rotation=20); ax.legend(title=None, loc="upper right", fontsize=8)
+    chance = has_chance(df) if chance is None else chance
+    d = with_chance(df[df["attack"].isin([clean, robust])])
+    m = d.groupby([by, "attack"], sort=False)[["accuracy", "above_chance"]].mean().reset_index()
+    m["attack"] = m["attack"].map({clean: "clean", robust: f"robust ({robust})"})
+    two = chance and ax is None
+    if ax is None:
+        w = max(5, 1.1 * m[by].nunique() + 2)
+        fig, axs = plt.subplots(1, 2 if two else 1, figsize=(2 * w if two else w, 3.6), squeeze=False); ax = axs[0, 0]
+    def bars(a, y, ylabel, lim):
+        sns.barplot(m, x=by, y=y, hue="attack", order=order, ax=a)
+        for c in a.containers: a.bar_label(c, fmt="%.1f", fontsize=8, padding=1)
+        a.set(xlabel="", ylabel=ylabel, ylim=lim); a.tick_params(axis="x", rotation=20)
+    bars(ax, "accuracy", "mean accuracy (%)", (0, max(100, m["accuracy"].max() * 1.1)))
+    if chance: chance_line(ax, mean_chance(d))
+    ax.set_title(title); ax.legend(title=None, loc="upper right", fontsize=8)
+    if two:
+        a2 = axs[0, 1]; lo, hi = min(0.0, m["above_chance"].min()), max(1.0, m["above_chance"].max())
+        bars(a2, "above_chance", "mean accuracy above chance (points)", (lo - 0.12 * (hi - lo), hi + 0.15 * (hi - lo)))
+        a2.axhline(0, color="k", lw=0.8); a2.set_title("the same means above chance (accuracy − chance)")
+        a2.legend(title=None, loc="upper right", fontsize=8)
     return ax.figure
 
-def accuracy_heatmap(table:pd.DataFrame, title=None, ax=None, cmap="rocket_r", vmax=100):
-    "A heatmap of a methods × datasets accuracy table."
+def accuracy_heatmap(table:pd.DataFrame, title=None, ax=None, cmap="rocket_r", vmax=100, vmin=0, center=None):
+    "A heatmap of a methods × datasets accuracy table (`center`=0 and a diverging `cmap` for accuracies above chance)."
     set_style()
     if ax is None: fig, ax = plt.subplots(figsize=(1.0 + 0.75 * table.shape[1], 0.9 + 0.45 * table.shape[0]))
-    sns.heatmap(table, annot=True, fmt=".1f", cmap=cmap, vmin=0, vmax=vmax, cbar=False, ax=ax, annot_kws={"fontsize": 8})
+    sns.heatmap(table, annot=True, fmt=".1f", cmap=cmap, vmin=vmin, vmax=vmax, center=center, cbar=False, ax=ax, annot_kws={"fontsize": 8})
     ax.set(xlabel="", ylabel="", title=title); ax.tick_params(axis="x", rotation=30)
     return ax.figure
 
 def line_plot(df:pd.DataFrame, x:str, y:str="accuracy", hue:str="method", style:str|None=None, title=None, xlabel=None,
-              ylabel="mean accuracy (%)", ax=None, logx=False, xticks=None, xticklabels=None):
-    "Mean (over datasets) accuracy against `x`, one line per `hue`."
+              ylabel="mean accuracy (%)", ax=None, logx=False, xticks=None, xticklabels=None, chance:bool|None=None):
+    "Mean (over datasets) accuracy against `x`, one line per `hue`; a dotted line at the mean chance level when the table has it."
     set_style()
     keys = [k for k in (hue, style, x) if k]
     d = df.groupby(keys, sort=False)[y].mean().reset_index()
     if ax is None: fig, ax = plt.subplots(figsize=(5.6, 3.6))
     sns.lineplot(d, x=x, y=y, hue=hue, style=style, marker="o", ax=ax)
+    if (has_chance(df) if chance is None else chance) and y == "accuracy": chance_line(ax, mean_chance(df))
     ax.set(xlabel=xlabel or x, ylabel=ylabel, title=title, ylim=(0, None))
     if logx: ax.set_xscale("symlog", linthresh=1e-3)
     if xticks is not None: ax.set_xticks(xticks); ax.set_xticklabels(xticklabels or [str(v) for v in xticks])
     ax.legend(title=None, fontsize=8)
     return ax.figure
 
-def grouped_bars(df:pd.DataFrame, x:str, hue:str, y:str="accuracy", title=None, ylabel="mean accuracy (%)", ax=None, order=None, hue_order=None):
-    "Bars of mean (over datasets) `y` for each `x`, grouped by `hue`."
+def grouped_bars(df:pd.DataFrame, x:str, hue:str, y:str="accuracy", title=None, ylabel="mean accuracy (%)", ax=None, order=None,
+                 hue_order=None, chance:bool|None=None):
+    "Bars of mean (over datasets) `y` for each `x`, grouped by `hue`; a dotted line at the mean chance level when the table has it."
     set_style()
     d = df.groupby([x, hue], sort=False)[y].mean().reset_index()
     if ax is None: fig, ax = plt.subplots(figsize=(max(5, 1.0 * d[x].nunique() + 2.5), 3.6))
     sns.barplot(d, x=x, y=y, hue=hue, ax=ax, order=order, hue_order=hue_order)
     for c in ax.containers: ax.bar_label(c, fmt="%.1f", fontsize=7, padding=1)
+    if (has_chance(df) if chance is None else chance) and y == "accuracy": chance_line(ax, mean_chance(df))
     ax.set(xlabel="", ylabel=ylabel, title=title, ylim=(0, max(100, d[y].max() * 1.1)))
     ax.tick_params(axis="x", rotation=20); ax.legend(title=None, fontsize=8)
     return ax.figure
+
+# %% ../nbs/11_plots.ipynb #98458d18
+def gain_per_dataset(df:pd.DataFrame, robust:str, method:str="TeCoA-FT", base:str="CLIP", clean:str="clean",
+                     compare:Sequence|None=None, order:Sequence|None=None, title:str|None=None,
+                     xlabel:str="adaptation set, then zero-shot datasets from near to far"):
+    "`method` − `base` per dataset (robust and clean); below it, when chance is known, robust accuracy above chance of `compare` (default: base, AT-FT, method) over a band of ± the noise margin."
+    set_style()
+    r, c = accuracy_table(df, robust, order=order, mean=False), accuracy_table(df, clean, order=order, mean=False)
+    cols = list(r.columns)
+    gain = pd.DataFrame({"dataset": cols, f"robust ({robust})": (r.loc[method, cols] - r.loc[base, cols]).values,
+                         "clean": (c.loc[method, cols] - c.loc[base, cols]).values}).melt("dataset", var_name="accuracy", value_name="gain")
+    chance = has_chance(df)
+    fig, axs = plt.subplots(2 if chance else 1, 1, figsize=(1.1 * len(cols) + 2, 6.8 if chance else 3.4), squeeze=False, sharex=True)
+    ax = axs[0, 0]
+    sns.barplot(gain, x="dataset", y="gain", hue="accuracy", order=cols, palette=["C3", "C0"], ax=ax)
+    ax.axhline(0, color="k", lw=0.8); ax.legend(title=None, fontsize=8)
+    ax.set(ylabel=f"{method} − {base} (points)", xlabel=xlabel, title=title or f"Where {method}'s robustness transfers ({robust})")
+    if chance:
+        d = with_chance(df[df["attack"] == robust])
+        methods = [m for m in (compare or [base, "AT-FT", method]) if m in set(d["method"])]
+        a2 = axs[1, 0]
+        sns.barplot(d[d["method"].isin(methods)], x="dataset", y="above_chance", hue="method", order=cols, hue_order=methods, ax=a2)
+        band = d.groupby("dataset")["chance_margin"].first().reindex(cols)
+        for i, m in enumerate(band): a2.fill_between([i - 0.45, i + 0.45], -m, m, color="0.55", alpha=0.3, lw=0, zorder=0)
+        a2.axhline(0, color="k", lw=0.8); a2.legend(title=None, fontsize=8)
+        a2.set(ylabel="robust − chance (points)", xlabel=xlabel, title="Robust accuracy above chance (grey: within noise of chance)")
+        ch = d.groupby("dataset")["chance"].mean().reindex(cols)
+        a2.set_xticks(range(len(cols))); a2.set_xticklabels([f"{k}\nchance {v:.0f}%" for k, v in ch.items()])
+        ax.set_xlabel("")
+    plt.setp(axs[-1, 0].get_xticklabels(), rotation=30, ha="right")
+    fig.tight_layout()
+    return fig
+
+# %% ../nbs/11_plots.ipynb #c5c8be78
+SCALING_KEYS = ("axis", "size", "visual_params_M", "steps", "breadth", "adapt_classes")   # `n_classes` is a dataset's, from `evaluate`
+SCALING_AXES = (("size", "visual_params_M", "image tower parameters (M)"), ("steps", "steps", "adaptation steps"),
+                ("breadth", "breadth", "concept families in the adaptation set"))
+SCALING_GAINS = (("TeCoA−CLIP", "TeCoA-FT", "CLIP"), ("TeCoA−AT", "TeCoA-FT", "AT-FT"), ("TeCoA-VP−AT-VP", "TeCoA-VP", "AT-VP"),
+                 ("AT VP−FT", "AT-VP", "AT-FT"), ("TeCoA FT−VP", "TeCoA-FT", "TeCoA-VP"))
+
+def scaling_summary(table:pd.DataFrame, robust:str|None=None, keys:Sequence=SCALING_KEYS, k:float=2.0) -> pd.DataFrame:
+    "One row per configuration: each method's mean clean / robust accuracy, robust above chance and datasets clearing chance; then the gains of SCALING_GAINS (robust, and clean for TeCoA-FT)."
+    rob = robust or [a for a in table["attack"].unique() if a != "clean"][0]
+    keys = [c for c in keys if c in table]
+    d = with_chance(table, k); methods = list(dict.fromkeys(d["method"]))
+    g = d.groupby(keys + ["method", "attack"], sort=False)
+    acc, ac = g["accuracy"].mean().unstack(["method", "attack"]), g["above_chance"].mean().unstack(["method", "attack"])
+    clear = g["clears_chance"].sum(min_count=1).unstack(["method", "attack"])
+    s = pd.DataFrame(index=acc.index)
+    s["datasets"] = d.groupby(keys, sort=False)["dataset"].nunique()
+    for m in methods:
+        s[f"{m} clean"], s[f"{m} robust"] = acc[(m, "clean")], acc[(m, rob)]
+        s[f"{m} robust above chance"], s[f"{m} clears chance"] = ac[(m, rob)], clear[(m, rob)].astype("Int64")
+    for name, a, b in SCALING_GAINS:
+        if a in methods and b in methods:
+            s[f"{name} robust"] = s[f"{a} robust"] - s[f"{b} robust"]
+            if a == "TeCoA-FT" and b in ("CLIP", "AT-FT"): s[f"{name} clean"] = s[f"{a} clean"] - s[f"{b} clean"]
+    return s.reset_index()
+
+def scaling_figure(summary:pd.DataFrame, robust:str="robust", bar:float=10.0):
+    "The scaling study per axis: TeCoA-FT's gains over CLIP and AT-FT (robust solid, clean dashed; grey: the `bar` of claim 8), and below, each method's mean robust accuracy above chance."
+    set_style()
+    methods = [c[:-len(" robust above chance")] for c in summary.columns if c.endswith(" robust above chance")]
+    chance = bool(methods) and summary[[f"{m} robust above chance" for m in methods]].notna().any().any()
+    colors = dict(zip(methods, sns.color_palette("colorblind", max(len(methods), 1))))
+    fig, axs = plt.subplots(2 if chance else 1, len(SCALING_AXES), figsize=(14, 7.4 if chance else 3.8), squeeze=False, sharey="row")
+    for j, (axis, col, xlabel) in enumerate(SCALING_AXES):
+        d = summary[summary["axis"].isin(["center", axis])].sort_values(col)
+        ax = axs[0, j]
+        for what, color in (("TeCoA−CLIP", "C0"), ("TeCoA−AT", "C1")):
+            if f"{what} robust" not in d: continue
+            ax.plot(d[col], d[f"{what} robust"], marker="o", color=color, label=f"{what} robust")
+            ax.plot(d[col], d[f"{what} clean"], marker="s", ls="--", color=color, alpha=0.7, label=f"{what} clean")
+        ax.axhline(0, color="black", lw=0.8); ax.axhline(bar, color="grey", lw=4, alpha=0.3, label=f"+{bar:g} points (claim 8)")
+        ax.set_title(f"varying {axis}"); ax.set_xlabel(xlabel)
+        if chance:
+            a2 = axs[1, j]
+            for m in methods:
+                e = d[[col, f"{m} robust above chance"]].dropna()
+                if len(e): a2.plot(e[col], e.iloc[:, 1], marker="o", color=colors[m], ls="--" if m.endswith("-VP") else "-", label=m)
+            a2.axhline(0, color="0.3", ls=":", lw=1.3, label="chance"); a2.set_xlabel(xlabel)
+        xs = sorted(d[col].dropna().unique())
+        names = d.groupby(col)["size"].first() if axis == "size" else None
+        for a in axs[:, j]:
+            if axis in ("steps", "size"): a.set_xscale("log")
+            a.xaxis.set_minor_locator(NullLocator())
+            a.set_xticks(xs, [f"{names[x]}\n{x:.2g}M" if names is not None else f"{x:g}" for x in xs])
+    legend = dict(fontsize=8, loc="upper left", bbox_to_anchor=(1.02, 1.0), borderaxespad=0)
+    axs[0, 0].set_ylabel(f"TeCoA-FT gain, mean zero-shot\naccuracy (points; {robust})"); axs[0, -1].legend(**legend)
+    if chance: axs[1, 0].set_ylabel(f"mean robust accuracy\nabove chance (points; {robust})"); axs[1, -1].legend(**legend)
+    fig.tight_layout()
+    return fig
