@@ -6,16 +6,22 @@ Docs: https://tecoa-nb.github.io/tecoa_nb/pretrain.html.md"""
 
 # %% ../nbs/02a_pretrain.ipynb #b4996189
 from __future__ import annotations
-import math, json, hashlib, time
+import math, json, hashlib, time, io, platform, random
+from contextlib import contextmanager
 from pathlib import Path
+import numpy as np
 import torch
 import torch.nn.functional as F
-from .core import TecoaError, seed_everything, tecoa_home, atomic_torch_save, atomic_write_json, read_json
+from .core import TecoaError, seed_everything, tecoa_home, atomic_path, atomic_write_json, read_json
 from .core import get_logger, package_versions, Timer
 from .world import pretrain_batches, world_fingerprint, world_profile, WORLD_PROFILES
+import tecoa_nb
 
 # %% auto #0
-__all__ = ['PRETRAIN_PROFILES', 'train_tinyclip', 'tinyclip_settings', 'tinyclip_key', 'pretrain_tinyclip', 'load_tinyclip']
+__all__ = ['PRETRAIN_PROFILES', 'WEIGHTS_DIR', 'SHIP_FORMAT', 'STATE_HASH_RECIPE', 'init_tinyclip', 'train_tinyclip',
+           'tinyclip_settings', 'tinyclip_key', 'file_sha256', 'state_sha256', 'seeded_init_state', 'compact_state',
+           'expand_state', 'shipped_state', 'shipped_tinyclip', 'pretrain_tinyclip', 'load_tinyclip',
+           'write_shipped_tinyclip', 'ship_tinyclip']
 
 # %% ../nbs/02a_pretrain.ipynb #65d307cd
 _log = get_logger("tecoa_nb.pretrain")
@@ -26,20 +32,30 @@ def _tokens(tokenizer, captions:list[str], cache:dict) -> torch.Tensor:
         for c, t in zip(miss, tokenizer(miss)): cache[c] = t
     return torch.stack([cache[c] for c in captions])
 
+@contextmanager
+def _torch_threads(threads:int|None):
+    "Run a block with `threads` intra-op CPU threads (None: as they are), then put the number back."
+    nt = torch.get_num_threads()
+    if threads: torch.set_num_threads(int(threads))
+    try: yield
+    finally: torch.set_num_threads(nt)
+
+def init_tinyclip(model:str="tecoa-tiny", seed:int=0, device:str="cpu"):
+    "TinyCLIP as pretraining starts from it, a `ClipBundle`: `seed_everything(seed)`, then a fresh open_clip model (pretraining and the shipped weights' rebuild both start here)."
+    from tecoa_nb.models import load_clip
+    seed_everything(seed)
+    return load_clip(model, device=device)
+
 def train_tinyclip(model:str="tecoa-tiny", steps:int=800, batch_size:int=256, lr:float=2e-3, weight_decay:float=0.1,
                    warmup:float=0.05, seed:int=0, device:str="cpu", log_every:int=100, progress:bool=True,
                    threads:int|None=None):
     "Pretrain an open_clip model from scratch on the world's pairs; returns (ClipBundle in eval mode, history)."
     if steps < 1 or batch_size < 2: raise TecoaError(f"Pretraining needs steps >= 1 and batch_size >= 2, got {steps} and {batch_size}.")
-    nt = torch.get_num_threads()
-    if threads: torch.set_num_threads(int(threads))
-    try: return _train_tinyclip(model, steps, batch_size, lr, weight_decay, warmup, seed, device, log_every, progress)
-    finally: torch.set_num_threads(nt)
+    with _torch_threads(threads):
+        return _train_tinyclip(model, steps, batch_size, lr, weight_decay, warmup, seed, device, log_every, progress)
 
 def _train_tinyclip(model, steps, batch_size, lr, weight_decay, warmup, seed, device, log_every, progress):
-    from tecoa_nb.models import load_clip
-    seed_everything(seed)
-    bundle = load_clip(model, device=device)
+    bundle = init_tinyclip(model, seed, device)
     m, tok = bundle.model, bundle.tokenizer
     m.train()
     mean = torch.tensor(bundle.mean, device=device).view(1, 3, 1, 1); std = torch.tensor(bundle.std, device=device).view(1, 3, 1, 1)
@@ -68,13 +84,14 @@ def _train_tinyclip(model, steps, batch_size, lr, weight_decay, warmup, seed, de
 
 # %% ../nbs/02a_pretrain.ipynb #de181ae7
 PRETRAIN_PROFILES = {
-    "smoke": {"model": "tecoa-tiny", "steps": 10, "batch_size": 32},
-    "mini":  {"model": "tecoa-tiny", "steps": 2000, "batch_size": 256},
+    "smoke": {"model": "tecoa-tiny", "steps": 10, "batch_size": 32, "threads": 2},
+    "mini":  {"model": "tecoa-tiny", "steps": 2000, "batch_size": 256, "threads": 2},
 }
 
 def tinyclip_settings(model:str|None=None, profile:str|None=None, steps:int|None=None, batch_size:int|None=None,
-                      lr:float=2e-3, weight_decay:float=0.1, warmup:float=0.05, seed:int=0, device:str="cpu") -> dict:
-    "Everything that determines TinyCLIP's weights (the profile fills in the model, steps and batch size)."
+                      lr:float=2e-3, weight_decay:float=0.1, warmup:float=0.05, seed:int=0, device:str="cpu",
+                      threads:int|None=None) -> dict:
+    "Everything that determines TinyCLIP's weights (the profile fills in the model, steps, batch size and CPU threads)."
     import open_clip
     from tecoa_nb.models import register_tiny_configs
     register_tiny_configs()
@@ -82,36 +99,235 @@ def tinyclip_settings(model:str|None=None, profile:str|None=None, steps:int|None
     model = model or p["model"]
     cfg = open_clip.get_model_config(model)
     if cfg is None: raise TecoaError(f"Unknown model config {model!r}; use 'tecoa-tiny', 'tecoa-small', 'tecoa-mini' or an open_clip name.")
+    if threads is not None and int(threads) < 1: raise TecoaError(f"Pretraining needs threads >= 1, got {threads}.")
     return {"model": model, "config": cfg, "steps": int(steps or p["steps"]), "batch_size": int(batch_size or p["batch_size"]),
             "lr": float(lr), "weight_decay": float(weight_decay), "warmup": float(warmup), "seed": int(seed),
-            "device": torch.device(device).type, "world": world_fingerprint()}
+            "device": torch.device(device).type, "threads": int(threads or p["threads"]), "world": world_fingerprint()}
 
 def tinyclip_key(settings:dict) -> str:
     "Cache key (16 hex digits) of TinyCLIP settings."
     return hashlib.sha1(json.dumps(settings, sort_keys=True).encode()).hexdigest()[:16]
 
+# %% ../nbs/02a_pretrain.ipynb #ec457e3a
+WEIGHTS_DIR = Path(tecoa_nb.__file__).resolve().parent/"weights"   # the shipped TinyCLIP weights (package data)
+SHIP_FORMAT = "rows-changed-from-seeded-init/1"                     # what `<key>.pt` holds (see above)
+
+STATE_HASH_RECIPE = ("SHA-256 over the state dict's entries in sorted name order: for each, the name, the dtype, "
+                     "the shape and the tensor's raw bytes (C order, the machine's byte order)")
+
+def file_sha256(path:str|Path) -> str:
+    "SHA-256 of a file's bytes."
+    h = hashlib.sha256()
+    with open(path, "rb") as f:
+        for chunk in iter(lambda: f.read(1 << 20), b""): h.update(chunk)
+    return h.hexdigest()
+
+def state_sha256(state_dict:dict) -> str:
+    "SHA-256 of a state dict's tensors (recipe: `STATE_HASH_RECIPE`): equal for bitwise-equal tensors, whatever file holds them."
+    h = hashlib.sha256()
+    for k in sorted(state_dict):
+        t = state_dict[k].detach().cpu().contiguous()
+        h.update(f"{k}\0{t.dtype}\0{tuple(t.shape)}\0".encode())
+        h.update(t.reshape(-1).view(torch.uint8).numpy().tobytes())
+    return h.hexdigest()
+
+@contextmanager
+def _rng_kept():
+    "Run a block that reseeds without a trace: Python's, NumPy's and torch's random states and torch's determinism flags come back."
+    py, npy = random.getstate(), np.random.get_state()
+    det, warn, bench = torch.are_deterministic_algorithms_enabled(), torch.is_deterministic_algorithms_warn_only_enabled(), torch.backends.cudnn.benchmark
+    with torch.random.fork_rng(devices=list(range(torch.cuda.device_count())) if torch.cuda.is_available() else []):
+        try: yield
+        finally:
+            random.setstate(py); np.random.set_state(npy)
+            torch.use_deterministic_algorithms(det, warn_only=warn); torch.backends.cudnn.benchmark = bench
+
+def seeded_init_state(settings:dict) -> dict:
+    "The state dict (on the CPU) pretraining with `settings` starts from: `init_tinyclip` under the settings' threads; the global random states are left as they were."
+    with _torch_threads(settings["threads"]), _rng_kept():
+        m = init_tinyclip(settings["model"], settings["seed"], settings["device"]).model
+    return {k: v.detach().cpu() for k, v in m.state_dict().items()}
+
+def _changed_rows(t:torch.Tensor, t0:torch.Tensor) -> torch.Tensor:
+    "Indices of the rows (first dimension) in which `t`'s bits differ from `t0`'s."
+    a, b = (x.detach().cpu().contiguous().reshape(x.shape[0], -1).view(torch.uint8) for x in (t, t0))
+    return (a != b).any(1).nonzero().flatten()
+
+def compact_state(state_dict:dict, init:dict) -> tuple[dict, dict]:
+    "`state_dict` as shipped (`SHIP_FORMAT`): every tensor as is, except those whose rows mostly equal `init`'s bitwise, stored as (changed rows' indices, those rows); and {name: its row counts}."
+    tensors, rows, sparse = {}, {}, {}
+    for k, t in state_dict.items():
+        t0 = init.get(k)
+        if t.ndim >= 2 and t0 is not None and t0.shape == t.shape and t0.dtype == t.dtype:
+            idx = _changed_rows(t, t0)
+            if 2 * len(idx) < t.shape[0]:
+                rows[k] = {"index": idx, "rows": t[idx].clone()}
+                sparse[k] = {"rows": len(idx), "of": t.shape[0], "init_sha256": state_sha256({k: t0})}
+                continue
+        tensors[k] = t
+    return {"format": SHIP_FORMAT, "tensors": tensors, "rows": rows}, sparse
+
+def expand_state(packed:dict, init:dict) -> dict:
+    "The full state dict a `compact_state` file holds: its tensors, and its stored rows filled into `init`'s."
+    sd = dict(packed["tensors"])
+    for k, r in packed["rows"].items():
+        t = init[k].clone(); t[r["index"]] = r["rows"]; sd[k] = t
+    return sd
+
+def _jsonable(o): return json.loads(json.dumps(o))
+
+def _regen_call(settings:dict, profile:str|None) -> str:
+    "The `ship_tinyclip` call that regenerates weights with `settings` from scratch."
+    prof = world_profile(profile)
+    base = tinyclip_settings(profile=prof)
+    args = [f"profile={prof!r}"] + [f"{k}={settings.get(k)!r}" for k in ("model", "steps", "batch_size", "lr", "weight_decay",
+                                                                            "warmup", "seed", "device", "threads")
+                                    if settings.get(k) != base[k]]
+    return f"ship_tinyclip({', '.join(args)}, force=True)"
+
+def _shipped_problem(pt:Path, js:Path, settings:dict) -> tuple[dict, dict|None, str|None]:
+    "The record of shipped weights, their rebuilt state dict and what is wrong with them (None: nothing; 'init: <tensor>': the seeded initialisation does not come back)."
+    if not js.exists(): return {}, None, f"{js.name} is missing"
+    try: rec = read_json(js)
+    except (ValueError, OSError): return {}, None, f"{js.name} is not readable JSON"
+    if not isinstance(rec, dict): return {}, None, f"{js.name} is not a record"
+    if not pt.exists(): return rec, None, f"{pt.name} is missing"
+    if rec.get("settings") != _jsonable(settings): return rec, None, "the settings it records are not the requested ones"
+    if rec.get("format") != SHIP_FORMAT: return rec, None, f"its format is {rec.get('format')!r}, not {SHIP_FORMAT!r}"
+    if file_sha256(pt) != rec.get("sha256"): return rec, None, "its SHA-256 is not the recorded one"
+    try: packed = torch.load(pt, map_location="cpu", weights_only=True); fmt, rows = packed["format"], packed["rows"]
+    except Exception as e: return rec, None, f"it does not load ({type(e).__name__})"
+    if fmt != SHIP_FORMAT or not isinstance(rec.get("sparse"), dict) or set(rows) != set(rec["sparse"]):
+        return rec, None, "what it holds is not what its record describes"
+    init = seeded_init_state(settings)
+    for k in packed["rows"]:
+        if k not in init or state_sha256({k: init[k]}) != rec["sparse"][k].get("init_sha256"): return rec, None, f"init: {k}"
+    try: sd = expand_state(packed, init)
+    except Exception as e: return rec, None, f"its stored rows do not fit the seeded initialisation ({type(e).__name__})"
+    if state_sha256(sd) != rec.get("state_sha256"): return rec, None, "its tensors' SHA-256 is not the recorded one"
+    return rec, sd, None
+
+def _shipped(settings:dict, weights_dir:str|Path|None=None, profile:str|None=None) -> tuple[Path, dict, dict]|None:
+    "(path, record, rebuilt state dict) of the shipped weights for `settings` once checked, or None when none are shipped."
+    wd = Path(weights_dir or WEIGHTS_DIR); key = tinyclip_key(settings)
+    pt, js = wd/f"{key}.pt", wd/f"{key}.json"
+    if not pt.exists() and not js.exists(): return None
+    rec, sd, why = _shipped_problem(pt, js, settings)
+    if why is None: return pt, rec, sd
+    regen = rec.get("reproducible", {}).get("regenerate") or _regen_call(settings, profile or rec.get("profile"))
+    todo = f"delete {pt.name} and {js.name} from {wd} to pretrain here instead, or regenerate them with {regen}."
+    if why.startswith("init: "):
+        r = rec.get("reproducible", {})
+        raise TecoaError(f"The shipped TinyCLIP weights {pt} store only the rows pretraining changed, and the seeded initialisation "
+                         f"they complete ({why[6:]} of {settings['model']}, seed {settings['seed']}) does not come back bitwise on torch "
+                         f"{torch.__version__} ({torch.backends.cpu.get_cpu_capability()}; recorded: torch {r.get('torch')}, "
+                         f"{r.get('cpu_capability')}), so they cannot be rebuilt: {todo}")
+    raise TecoaError(f"The shipped TinyCLIP weights {pt} are corrupt or stale ({why}): {todo}")
+
+def shipped_state(settings:dict, weights_dir:str|Path|None=None, profile:str|None=None) -> dict|None:
+    "The shipped state dict for `settings`, rebuilt on the seeded initialisation and checked bitwise, or None when none is shipped."
+    found = _shipped(settings, weights_dir, profile)
+    return None if found is None else found[2]
+
+def shipped_tinyclip(settings:dict, weights_dir:str|Path|None=None, profile:str|None=None) -> Path|None:
+    "The shipped weights' file for `settings` once checked (settings, file SHA-256, the rebuilt tensors' SHA-256), or None when none are shipped."
+    found = _shipped(settings, weights_dir, profile)
+    return None if found is None else found[0]
+
+# %% ../nbs/02a_pretrain.ipynb #239b76e6
+def _torch_bytes(obj) -> bytes:
+    "What `torch.save` writes for `obj`, the same bytes for equal tensors (a file name would go into the archive)."
+    buf = io.BytesIO(); torch.save(obj, buf); return buf.getvalue()
+
+def _write_bytes(path:Path, data:bytes) -> Path:
+    with atomic_path(path) as tmp: Path(tmp).write_bytes(data)
+    return path
+
+def _reproducible(settings:dict) -> dict:
+    "What the bits of pretraining depend on beyond the code and the settings' values."
+    return {"seed": settings["seed"], "device": settings["device"], "threads": settings["threads"],
+            "deterministic_algorithms": torch.are_deterministic_algorithms_enabled(), "torch": torch.__version__,
+            "cpu_capability": torch.backends.cpu.get_cpu_capability(), "machine": platform.machine()}
+
+def _cached_meta(d:Path) -> dict|None:
+    try: return read_json(d/"meta.json") if (d/"model.pt").exists() else None
+    except (ValueError, OSError): return None
+
 def pretrain_tinyclip(model:str|None=None, profile:str|None=None, *, steps:int|None=None, batch_size:int|None=None,
                       lr:float=2e-3, weight_decay:float=0.1, warmup:float=0.05, seed:int=0, device:str="cpu",
-                      force:bool=False, progress:bool=True, threads:int|None=None) -> Path:
-    "Pretrain TinyCLIP on the world (or reuse the cached checkpoint with the same settings); returns the checkpoint path."
-    st = tinyclip_settings(model, profile, steps, batch_size, lr, weight_decay, warmup, seed, device)
+                      threads:int|None=None, force:bool=False, shipped:bool=True, progress:bool=True,
+                      weights_dir:str|Path|None=None) -> Path:
+    "TinyCLIP's checkpoint for these settings: the shipped weights (checked), else the cached checkpoint, else pretrained here; `force` pretrains from scratch."
+    st = tinyclip_settings(model, profile, steps, batch_size, lr, weight_decay, warmup, seed, device, threads)
     d = tecoa_home("tinyclip", tinyclip_key(st)); path = d/"model.pt"
-    if path.exists() and (d/"meta.json").exists() and not force:
+    meta = None if force else _cached_meta(d)
+    found = _shipped(st, weights_dir, profile) if shipped and not force else None
+    if found is not None:
+        src, rec, sd = found
+        if not (meta and meta.get("state_sha256") == rec["state_sha256"] and meta.get("sha256") == file_sha256(path)):
+            _write_bytes(path, _torch_bytes({"state_dict": sd}))
+            atomic_write_json(d/"meta.json", {**{k: v for k, v in rec.items() if k not in ("file", "format", "sparse")},
+                                              "sha256": file_sha256(path), "source": "shipped", "shipped_file": str(src),
+                                              "shipped_sha256": rec["sha256"]})
+        if progress: _log.info("tinyclip shipped", path=str(src))
+        return path
+    if meta is not None and (shipped or meta.get("source", "trained") == "trained"):
         if progress: _log.info("tinyclip cached", path=str(path))
         return path
+    if progress and shipped and not force: _log.info("tinyclip: no shipped weights match these settings; pretraining", key=d.name)
     with Timer() as t:
         bundle, history = train_tinyclip(st["model"], st["steps"], st["batch_size"], lr, weight_decay, warmup, seed, device,
-                                         log_every=max(1, st["steps"] // 10), progress=progress, threads=threads)
+                                         log_every=max(1, st["steps"] // 10), progress=progress, threads=st["threads"])
     sd = {k: v.detach().cpu() for k, v in bundle.model.state_dict().items()}
-    atomic_torch_save({"state_dict": sd}, path)
-    atomic_write_json(d/"meta.json", {"settings": st, "seconds": t.seconds, "threads": threads or torch.get_num_threads(),
-                                      "history": history, "versions": package_versions()})
+    _write_bytes(path, _torch_bytes({"state_dict": sd}))
+    atomic_write_json(d/"meta.json", {"source": "trained", "profile": world_profile(profile), "settings": st,
+                                      "sha256": file_sha256(path), "state_sha256": state_sha256(sd),
+                                      "reproducible": {**_reproducible(st), "regenerate": _regen_call(st, profile)},
+                                      "seconds": t.seconds, "threads": st["threads"], "history": history,
+                                      "versions": package_versions()})
     if progress: _log.info("tinyclip trained", seconds=t.seconds, path=str(path))
     return path
 
 def load_tinyclip(model:str|None=None, profile:str|None=None, device:str="cpu", **kw):
-    "The pretrained TinyCLIP as a `ClipBundle` (pretrained first if no cached checkpoint matches)."
+    "The pretrained TinyCLIP as a `ClipBundle` (`pretrain_tinyclip`'s checkpoint: shipped, cached or pretrained first)."
     from tecoa_nb.models import load_clip
     path = pretrain_tinyclip(model, profile, **kw)
     bundle = load_clip(read_json(path.parent/"meta.json")["settings"]["model"], checkpoint=path, device=device); bundle.pretrained = str(path)
     return bundle
+
+# %% ../nbs/02a_pretrain.ipynb #704c3fd9
+def write_shipped_tinyclip(state_dict:dict, meta:dict, weights_dir:str|Path|None=None, progress:bool=True) -> Path:
+    "Write `state_dict` (pretrained with `meta['settings']`) as shipped weights `<key>.pt` (`SHIP_FORMAT`) + `<key>.json`; files with the same tensors are left as they are."
+    st = meta["settings"]; key = tinyclip_key(st); wd = Path(weights_dir or WEIGHTS_DIR)
+    pt, js = wd/f"{key}.pt", wd/f"{key}.json"
+    sd = {k: v.detach().cpu() for k, v in state_dict.items()}; digest = state_sha256(sd)
+    if pt.exists() and js.exists():
+        try: old = read_json(js)
+        except (ValueError, OSError): old = {}
+        if (old.get("format") == SHIP_FORMAT and old.get("state_sha256") == digest and old.get("sha256") == file_sha256(pt)
+                and old.get("settings") == _jsonable(st)):
+            if progress: _log.info("tinyclip shipped weights unchanged (bitwise equal)", path=str(pt))
+            return pt
+    init = seeded_init_state(st)
+    packed, sparse = compact_state(sd, init)
+    if state_sha256(expand_state(packed, init)) != digest:
+        raise TecoaError(f"The compact form of TinyCLIP's weights does not rebuild them bitwise, so nothing was written to {wd}.")
+    _write_bytes(pt, _torch_bytes(packed))
+    prof = meta.get("profile") or world_profile()
+    rec = {"key": key, "file": pt.name, "format": SHIP_FORMAT, "profile": prof, "settings": _jsonable(st),
+           "sparse": sparse, "sha256": file_sha256(pt), "state_sha256": digest, "state_sha256_recipe": STATE_HASH_RECIPE,
+           "reproducible": {**meta.get("reproducible", {}), "regenerate": _regen_call(st, prof)},
+           **{k: meta[k] for k in ("seconds", "threads", "history", "versions") if k in meta}}
+    atomic_write_json(js, rec)
+    for f in (pt, js): f.chmod(0o644)        # package data: readable by everyone (temporary files are private)
+    if progress: _log.info("tinyclip shipped weights written", path=str(pt), state_sha256=digest[:16],
+                           sparse={k: f"{v['rows']}/{v['of']}" for k, v in sparse.items()})
+    return pt
+
+def ship_tinyclip(model:str|None=None, profile:str|None=None, *, force:bool=False, weights_dir:str|Path|None=None,
+                  progress:bool=True, **kw) -> Path:
+    "Ship TinyCLIP's weights pretrained here (cached, or from scratch with `force`) as `<key>.pt` + `<key>.json` in `weights_dir` (default: the package's)."
+    path = pretrain_tinyclip(model, profile, force=force, shipped=False, progress=progress, **kw)
+    meta = read_json(path.parent/"meta.json")
+    return write_shipped_tinyclip(torch.load(path, map_location="cpu", weights_only=True)["state_dict"],
+                                  {**meta, "profile": meta.get("profile") or world_profile(profile)}, weights_dir, progress)
