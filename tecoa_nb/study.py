@@ -77,7 +77,7 @@ class StudyConfig:
 # %% ../nbs/09_study.ipynb #e11b0185
 from .data import PAPER_SUITE as PAPER_SUITE_NAMES
 
-MINI_STEPS = 200       # optimiser steps of every mini adaptation (64 images each)
+MINI_STEPS = 400       # optimiser steps of every mini adaptation (64 images each; about two epochs)
 
 def _profiles() -> dict:
     from tecoa_nb import world
@@ -229,8 +229,16 @@ def family_lr(cfg:StudyConfig, family:str, progress:bool=False) -> float:
 
 SWEEP_METHOD = {"ft": "TeCoA-FT", "vp": "TeCoA-VP"}
 
+_SELECTED: dict = {}
+
 def select_lr(cfg:StudyConfig, family:str, progress:bool=False, max_extend:int=2) -> tuple[float, list[dict]]:
-    "Rule 1: train TeCoA at each rate of `cfg.lr_grid[family]`; the best robust val accuracy wins (ties: the smaller rate), and a win at an edge extends the grid."
+    "Rule 1 (worked out once per process for a config and family): train TeCoA at each rate of `cfg.lr_grid[family]`; the best robust val accuracy wins (ties: the smaller rate), and a win at an edge extends the grid."
+    key = (json.dumps(cfg.describe(), sort_keys=True, default=str), family, max_extend)
+    if key not in _SELECTED: _SELECTED[key] = _select_lr(cfg, family, progress, max_extend)
+    lr, rows = _SELECTED[key]
+    return lr, copy.deepcopy(rows)
+
+def _select_lr(cfg:StudyConfig, family:str, progress:bool, max_extend:int) -> tuple[float, list[dict]]:
     rows, grid = {}, sorted(cfg.lr_grid[family])
     def run(lr):
         _, info = adapt(cfg, SWEEP_METHOD[family], lr=lr, progress=progress)
