@@ -200,7 +200,7 @@ def run_evaluation(clf, info:dict, suite:Sequence[str], attacks:Sequence[str], e
 
 # %% ../nbs/15_evaluate_cli.ipynb #b5d3f255
 def summarize_results(folder:str|Path) -> pd.DataFrame:
-    "Every result file under `folder` as one long table: model, dataset, attack, ε, n, accuracy."
+    "Every result file under `folder` as one long table: model, dataset, attack, ε, n, accuracy, chance and accuracy above it."
     from tecoa_nb.evaluate import RESULT_SCHEMA
     folder = Path(folder)
     if not folder.is_dir(): raise TecoaError(f"{folder} is not a folder; pass the --out folder of `tecoa evaluate`.")
@@ -215,17 +215,24 @@ def summarize_results(folder:str|Path) -> pd.DataFrame:
         for r in obj["rows"]:
             att = p["attack"] if p["eps"] == 0 and r["attack"] == "clean" else f"{p['attack']} eps={eps_label(p['eps'])}"
             rows.append({"model": model, "model_key": p["model_key"], "dataset": r["dataset"], "attack": att,
-                         "n": r["n"], "accuracy": r["accuracy"], "file": str(f.relative_to(folder))})
+                         "n": r["n"], "accuracy": r["accuracy"], "chance": _num(r.get("chance")),
+                         "above_chance": _num(r.get("above_chance")), "file": str(f.relative_to(folder))})
     if not rows: raise TecoaError(f"No result files of `tecoa evaluate` under {folder}; run an evaluation with --out {folder} first.")
     return pd.DataFrame(rows)
 
-def leaderboard(long:pd.DataFrame) -> dict[str, pd.DataFrame]:
-    "One wide table per attack: models × datasets, with the mean and the number of datasets."
+def _num(v) -> float: return float("nan") if v is None else float(v)
+
+def leaderboard(long:pd.DataFrame, value:str="accuracy") -> dict[str, pd.DataFrame]:
+    "One wide table per attack: models × datasets of `value` ('accuracy' or 'above_chance'), with the mean and the number of datasets (and, above chance, how many it clears)."
+    from tecoa_nb.sanity import clears_chance
     out = {}
     for att, t in long.groupby("attack", sort=False):
-        w = t.pivot_table(index="model", columns="dataset", values="accuracy", aggfunc="mean")
+        w = t.pivot_table(index="model", columns="dataset", values=value, aggfunc="mean")
         w = w.reindex(columns=list(dict.fromkeys(t["dataset"])))
         w["mean"], w["datasets"] = w.mean(axis=1), w.notna().sum(axis=1)
+        if value == "above_chance":
+            ok = t.dropna(subset=["chance"]).assign(c=lambda d: [clears_chance(a, c, n) for a, c, n in zip(d.accuracy, d.chance, d.n)])
+            w["clears chance"] = ok.groupby("model")["c"].sum().reindex(w.index).fillna(0).astype(int)
         out[att] = w.sort_values("mean", ascending=False)
     return out
 
@@ -234,8 +241,13 @@ def write_leaderboard(folder:str|Path, dest:str|Path|None=None) -> tuple[Path, P
     from tecoa_nb.core import atomic_write_text
     long = summarize_results(folder); dest = Path(dest or folder)
     md = ["# Leaderboard", "", f"Zero-shot top-1 accuracy (%) from {long['file'].nunique()} result files under `{folder}`.", ""]
+    above = leaderboard(long, "above_chance") if long["chance"].notna().any() else {}
     for att, w in leaderboard(long).items():
         md += [f"## {att}", "", markdown_table(w.reset_index(), index=False), ""]
+        if att in above:
+            md += [f"### {att}, above chance", "", "Accuracy minus chance (the majority-class rate of the images evaluated); "
+                   "`clears chance`: datasets where it exceeds chance by two binomial standard errors.", "",
+                   markdown_table(above[att].reset_index(), index=False), ""]
     p_md = atomic_write_text(dest/"leaderboard.md", "\n".join(md))
     p_csv = atomic_write_text(dest/"leaderboard.csv", long.drop(columns=["file"]).to_csv(index=False))
     return p_md, p_csv
