@@ -224,15 +224,14 @@ def _num(v) -> float: return float("nan") if v is None else float(v)
 
 def leaderboard(long:pd.DataFrame, value:str="accuracy") -> dict[str, pd.DataFrame]:
     "One wide table per attack: models × datasets of `value` ('accuracy' or 'above_chance'), with the mean and the number of datasets (and, above chance, how many it clears)."
-    from tecoa_nb.sanity import clears_chance
+    from tecoa_nb.plots import clears_chance_count
     out = {}
     for att, t in long.groupby("attack", sort=False):
         w = t.pivot_table(index="model", columns="dataset", values=value, aggfunc="mean")
         w = w.reindex(columns=list(dict.fromkeys(t["dataset"])))
         w["mean"], w["datasets"] = w.mean(axis=1), w.notna().sum(axis=1)
         if value == "above_chance":
-            ok = t.dropna(subset=["chance"]).assign(c=lambda d: [clears_chance(a, c, n) for a, c, n in zip(d.accuracy, d.chance, d.n)])
-            w["clears chance"] = ok.groupby("model")["c"].sum().reindex(w.index).fillna(0).astype(int)
+            w["clears chance"] = clears_chance_count(t, att, index="model").reindex(w.index)
         out[att] = w.sort_values("mean", ascending=False)
     return out
 
