@@ -13,19 +13,20 @@ from typing import Sequence
 import pandas as pd
 import torch
 from torch.utils.data import Subset
-from .core import TecoaError, tecoa_home, atomic_torch_save, torch_load, seed_everything, get_device, get_logger, Timer
-from .data import get_dataset, load_dataset, TensorImageDataset
+from .core import TecoaError, tecoa_home, atomic_torch_save, torch_load, seed_everything, get_device, get_logger, Timer, atomic_write_json, read_json
+from .data import get_dataset, load_dataset, TensorImageDataset, seeded_subset
 from .models import load_clip, ZeroShotClassifier, ClipBundle, text_fingerprint
 from .attacks import AttackSpec, parse_attack
 from .adapters import make_adapter
 from .losses import make_loss, frozen_copy
 from .train import train
-from .evaluate import evaluate, write_result
+from .evaluate import evaluate, write_result, as_attack, _labels, _keyed, _is_clean
+from .sanity import table_flags
 
 # %% auto #0
 __all__ = ['MINI_STEPS', 'METHODS', 'SWEEP_METHOD', 'StudyConfig', 'study_config', 'base_bundle', 'fresh_classifier', 'Method',
-           'method', 'get_method', 'adaptation_data', 'family_lr', 'select_lr', 'adapt', 'attacks_at', 'compare',
-           'write_study']
+           'method', 'get_method', 'adaptation_data', 'family_lr', 'select_lr', 'adapt', 'attacks_at', 'concat_tables',
+           'compare', 'write_study']
 
 # %% ../nbs/09_study.ipynb #9be26216
 @dataclass
@@ -68,7 +69,8 @@ class StudyConfig:
 
     @property
     def train_attack(self) -> AttackSpec:
-        return AttackSpec("pgd", eps=self.eps, steps=self.train_attack_steps, alpha=self.train_alpha or self.eps)
+        "The paper's training attack: PGD from a uniform random start, its last iterate (`keep_best=False`), as `tecoa train` uses."
+        return AttackSpec("pgd", eps=self.eps, steps=self.train_attack_steps, alpha=self.train_alpha or self.eps, keep_best=False)
     @property
     def eval_attack(self) -> AttackSpec:
         return AttackSpec("pgd", eps=self.eps, steps=self.eval_steps, alpha=None)
@@ -94,7 +96,7 @@ def _profiles() -> dict:
                      eps_sweep=[0, world.MINI_EPS / 4, world.MINI_EPS / 2, world.MINI_EPS, 2 * world.MINI_EPS],
                      strong_attacks=["pgd10", "pgd50", "cw50", "aa[apgd-ce+apgd-t]"], n_eval=200, n_eval_strong=32, eval_batch=200,
                      steps=MINI_STEPS, batch_size=64, optimizer="adamw", warmup_steps=MINI_STEPS // 20,
-                     lr_grid={"ft": [1e-3, 2e-3, 4e-3], "vp": [1e-1, 3e-1, 1.0]}, select="val", n_val=256,
+                     lr_grid={"ft": [2e-3, 4e-3, 8e-3], "vp": [3.33e-2, 1e-1, 3e-1]}, select="val", n_val=256,
                      ft_lr=2e-3, vp_lr=3e-1, head_lr=1e-2, padding=3, n_tokens=8, token_init="zeros",
                      pretrain=dict(profile="mini")),
         "paper": dict(profile="paper", model="ViT-B-32", pretrained="openai", adapt="imagenet", suite=list(PAPER_SUITE_NAMES),
@@ -172,7 +174,8 @@ def get_method(name:str|Method) -> Method:
     return METHODS[name]
 
 # %% ../nbs/09_study.ipynb #ec3869c9
-def _adapter_for(cfg:StudyConfig, m:Method, n_classes:int, lr:float):
+def _adapter_kw(cfg:StudyConfig, m:Method, n_classes:int, lr:float) -> dict:
+    "The adapter's keyword arguments with the profile's defaults filled in: what is built, and what the cache key says."
     kw = m.kw("adapter_kw")
     if m.adapter in ("padding", "padding+tokens"): kw.setdefault("width", cfg.padding)
     if m.adapter in ("tokens", "padding+tokens"):
@@ -180,7 +183,10 @@ def _adapter_for(cfg:StudyConfig, m:Method, n_classes:int, lr:float):
     if m.loss == "onehot":
         kw["head_classes"] = n_classes
         if cfg.head_lr is not None: kw["linear_head__lr_scale"] = cfg.head_lr / lr
-    return make_adapter(m.adapter, **kw)
+    return kw
+
+def _adapter_for(cfg:StudyConfig, m:Method, n_classes:int, lr:float):
+    return make_adapter(m.adapter, **_adapter_kw(cfg, m, n_classes, lr))
 
 def _train_settings(cfg:StudyConfig, m:Method, n_train:int|None, n_classes:int|None, lr:float) -> dict:
     return dict(attack=cfg.train_attack.describe(), steps=cfg.steps, epochs=cfg.epochs, batch_size=cfg.batch_size,
@@ -192,7 +198,8 @@ def _train_settings(cfg:StudyConfig, m:Method, n_train:int|None, n_classes:int|N
 def _adapt_key(cfg:StudyConfig, m:Method, settings:dict) -> str:
     from tecoa_nb.runs import library_digest
     b = base_bundle(cfg)
-    blob = json.dumps([cfg.model, cfg.pretrained, _base_fingerprint(b.model), asdict(m), settings, library_digest()],
+    what = {"loss": m.loss, "loss_kw": m.kw("loss_kw"), "adapter": m.adapter}      # not the name: same training, same model
+    blob = json.dumps([cfg.model, cfg.pretrained, _base_fingerprint(b.model), what, settings, library_digest()],
                       sort_keys=True, default=str)
     return hashlib.sha1(blob.encode()).hexdigest()[:20]
 
@@ -232,11 +239,15 @@ SWEEP_METHOD = {"ft": "TeCoA-FT", "vp": "TeCoA-VP"}
 _SELECTED: dict = {}
 
 def select_lr(cfg:StudyConfig, family:str, progress:bool=False, max_extend:int=2) -> tuple[float, list[dict]]:
-    "Rule 1 (worked out once per process for a config and family): train TeCoA at each rate of `cfg.lr_grid[family]`; the best robust val accuracy wins (ties: the smaller rate), and a win at an edge extends the grid."
+    "Rule 1 (worked out once per process for a config and family): train TeCoA at each rate of `cfg.lr_grid[family]`; the best robust val accuracy wins (ties: the better clean val accuracy, then the smaller rate), and a win at an edge extends the grid."
     key = (json.dumps(cfg.describe(), sort_keys=True, default=str), family, max_extend)
     if key not in _SELECTED: _SELECTED[key] = _select_lr(cfg, family, progress, max_extend)
     lr, rows = _SELECTED[key]
     return lr, copy.deepcopy(rows)
+
+def _rank(r:dict) -> tuple:
+    "Rule 1's order: robust val accuracy, then clean val accuracy, then the smaller rate."
+    return (r["val_robust"], r["val_clean"], -r["lr"])
 
 def _select_lr(cfg:StudyConfig, family:str, progress:bool, max_extend:int) -> tuple[float, list[dict]]:
     rows, grid = {}, sorted(cfg.lr_grid[family])
@@ -248,13 +259,13 @@ def _select_lr(cfg:StudyConfig, family:str, progress:bool, max_extend:int) -> tu
                     "val_clean": 100 * best["clean_acc"], "best_step": best["step"], "val_history": vh}
     for lr in grid: run(lr)
     for _ in range(max_extend):                      # the winner must be inside the grid: extend it past a winning edge
-        win = max(rows.values(), key=lambda r: (r["val_robust"], -r["lr"]))["lr"]
+        win = max(rows.values(), key=_rank)["lr"]
         lrs = sorted(rows)
         if len(lrs) < 2 or lrs[0] < win < lrs[-1]: break
         lr = win * lrs[-1] / lrs[-2] if win == lrs[-1] else win * lrs[0] / lrs[1]
         run(float(f"{lr:.3g}"))
     out = [rows[k] for k in sorted(rows)]
-    win = max(out, key=lambda r: (r["val_robust"], -r["lr"]))
+    win = max(out, key=_rank)
     for r in out: r["selected"] = r is win
     return win["lr"], out
 
@@ -268,14 +279,15 @@ def adapt(cfg:StudyConfig, m:str|Method, n_train:int|None=None, n_classes:int|No
     clf.set_classes(clf.embed_classes(names, spec.templates))
     if m.loss is None: return clf, {"method": m.name, "trained": False}
     if lr is None: lr = family_lr(cfg, m.family, progress=progress)
-    settings = _train_settings(cfg, m, n_train, n_classes, lr)
+    settings = {**_train_settings(cfg, m, n_train, n_classes, lr), "adapter_kw": _adapter_kw(cfg, m, len(names), lr)}
     adapter = _adapter_for(cfg, m, len(names), lr)
     adapter.apply(clf)
-    path = tecoa_home("adapted")/f"{m.name}-{_adapt_key(cfg, m, settings)}.pt"
+    key = _adapt_key(cfg, m, settings)
+    path = tecoa_home("adapted")/f"{key}.pt"
     if path.exists():
         try:
             ck = torch_load(path); adapter.load_state_dict(ck["adapter"])
-            return clf, {**ck["info"], "cached": True}
+            return clf, {**ck["info"], "method": m.name, "trained_as": ck["info"]["method"], "key": key, "cached": True}
         except TecoaError: path.unlink(missing_ok=True)
     # the loss's reference is the frozen base model: the adapter has not trained yet, and `frozen_copy` drops its hooks
     reference = frozen_copy(clf) if m.loss in ("tecoa_pseudo", "fare", "pmg_aft") else None
@@ -288,7 +300,7 @@ def adapt(cfg:StudyConfig, m:str|Method, n_train:int|None=None, n_classes:int|No
                 batch_size=min(cfg.batch_size, len(data)), optimizer=cfg.optimizer, lr=lr,
                 weight_decay=cfg.weight_decay, warmup_steps=cfg.warmup_steps, seed=cfg.seed, progress=progress,
                 val_dataset=val, select=cfg.select, val_every=cfg.val_every or max(1, total // 5))
-    info = {"method": m.name, "trained": True, "n_train": len(data), "n_trainable": adapter.n_trainable,
+    info = {"method": m.name, "key": key, "trained": True, "n_train": len(data), "n_trainable": adapter.n_trainable,
             "train": res.summary(), "settings": settings}
     atomic_torch_save({"adapter": adapter.state_dict(), "info": info}, path)
     return clf, {**info, "cached": False}
@@ -301,21 +313,79 @@ def attacks_at(cfg:StudyConfig, attacks:Sequence[str|AttackSpec]|None=None, eps:
     if attacks is None: return [AttackSpec("clean"), parse_attack(f"pgd{cfg.eval_steps}", eps=eps)]
     return [parse_attack(a, eps=eps) if isinstance(a, str) else a for a in attacks]
 
+def _model_key(cfg:StudyConfig, info:dict) -> str:
+    "What identifies the evaluated model: the adaptation's cache key, or the base model's weights."
+    if info.get("key"): return info["key"]
+    from tecoa_nb.runs import library_digest
+    b = base_bundle(cfg)
+    return "base-" + hashlib.sha1(json.dumps([cfg.model, cfg.pretrained, _base_fingerprint(b.model), library_digest()]).encode()).hexdigest()[:20]
+
+def _eval_key(model_key:str, dataset:str, n_total:int, idx:list, attack, label:str, seed:int, batch_size:int) -> str:
+    from tecoa_nb.runs import library_digest
+    batched = not (_is_clean(attack) or _keyed(attack))        # AutoAttack's draws depend on the batch, keyed PGD/CW do not
+    blob = [model_key, dataset, n_total, hashlib.sha1(json.dumps(idx).encode()).hexdigest(), label,
+            json.dumps(attack.describe(), sort_keys=True, default=str), seed, batch_size if batched else None, library_digest()]
+    return hashlib.sha1(json.dumps(blob).encode()).hexdigest()[:24]
+
+def concat_tables(frames:Sequence[pd.DataFrame]) -> pd.DataFrame:
+    "`pd.concat` of evaluation tables that keeps what they record (subsets, datasets, attacks), which plain concat drops when they differ."
+    out = pd.concat(list(frames), ignore_index=True)
+    ev, attacks, subsets, datasets = {}, {}, {}, {}
+    for f in frames:
+        a = f.attrs or {}
+        ev = ev or dict(a.get("evaluation", {}))
+        for r in a.get("attacks", []): attacks.setdefault(r.get("label"), r)
+        for name, idx in a.get("subsets", {}).items():
+            key = name if subsets.get(name, idx) == idx else f"{name}[n={len(idx)}]"   # another subset size of the same dataset
+            subsets[key] = idx
+            datasets[key] = a.get("datasets", {}).get(name, {})
+    if ev: ev["attacks"] = list(attacks)
+    out.attrs = {"evaluation": ev, "attacks": list(attacks.values()), "subsets": subsets, "datasets": datasets}
+    return out
+
 def compare(cfg:StudyConfig, methods:Sequence[str|Method], attacks:Sequence[AttackSpec]|None=None, n_eval:int|None=None,
-            suite:Sequence[str]|None=None, progress:bool=True, **adapt_kw) -> tuple[pd.DataFrame, dict]:
+            suite:Sequence[str]|None=None, progress:bool=True, cache:bool=True, **adapt_kw) -> tuple[pd.DataFrame, dict]:
     "Adapt and evaluate each method; a tidy table (method, dataset, attack, eps, accuracy, ...) and per-method info."
-    attacks = attacks if attacks is not None else attacks_at(cfg)
+    attacks = [as_attack(a) for a in (attacks if attacks is not None else attacks_at(cfg))]
+    labels, suite, n = _labels(attacks), list(suite or cfg.suite), n_eval or cfg.n_eval
+    loaded = {name: load_dataset(name, "test") for name in suite}           # once per call, for every method
+    idxs = {name: seeded_subset(ds, n, cfg.seed)[1] for name, ds in loaded.items()}
     frames, infos = [], {}
     for m in methods:
         m = get_method(m)
         with Timer() as t: clf, info = adapt(cfg, m, progress=progress, **adapt_kw)
         info["adapt_seconds"] = round(t.seconds, 2)
-        df = evaluate(clf, list(suite or cfg.suite), list(attacks), n_per_dataset=n_eval or cfg.n_eval, seed=cfg.seed,
-                      batch_size=cfg.eval_batch, progress=progress)
-        df.insert(0, "method", m.name); frames.append(df); infos[m.name] = info
+        mkey, recs, todo = _model_key(cfg, info), {}, {}
+        keys = {(d, j): _eval_key(mkey, d, len(loaded[d]), idxs[d], a, labels[j], cfg.seed, cfg.eval_batch)
+                for d in suite for j, a in enumerate(attacks)}
+        for (d, j), k in keys.items():
+            path = tecoa_home("evals")/f"{k}.json"
+            if cache and path.exists(): recs[d, j] = {**read_json(path), "cached": True}
+            else: todo.setdefault(d, []).append(j)
+        groups = {}
+        for d, js in todo.items(): groups.setdefault(tuple(js), []).append(d)
+        for js, names in groups.items():             # evaluate only what no earlier study evaluated
+            tab = evaluate(clf, names, [attacks[j] for j in js], n_per_dataset=n, seed=cfg.seed, batch_size=cfg.eval_batch,
+                           progress=progress, datasets={d: loaded[d] for d in names})
+            per = {}
+            for r in tab.drop(columns="flags").to_dict("records"): per.setdefault(r["dataset"], []).append(r)
+            for d, rs in per.items():                # each dataset's rows come in the order of the attacks passed
+                for j, r in zip(js, rs):
+                    rec = {"row": {**r, "attack": labels[j]}, "dataset": tab.attrs["datasets"][d], "model": mkey, "method": m.name}
+                    if cache: atomic_write_json(tecoa_home("evals")/f"{keys[d, j]}.json", rec)
+                    recs[d, j] = {**rec, "cached": False}
+        rows = [{**recs[d, j]["row"], "cached": recs[d, j]["cached"]} for d in suite for j in range(len(attacks))]
+        df = pd.DataFrame(rows)
+        df["flags"] = table_flags(df)
+        df.insert(0, "method", m.name)
+        df.attrs = {"evaluation": {"suite": suite, "attacks": labels, "n_per_dataset": n, "seed": cfg.seed,
+                                   "batch_size": cfg.eval_batch, "split": "test"},
+                    "attacks": [{**a.describe(), "label": l} for l, a in zip(labels, attacks)],
+                    "subsets": dict(idxs), "datasets": {d: recs[d, 0]["dataset"] for d in suite}}
+        info["evaluations_cached"] = sum(r["cached"] for r in rows)
+        frames.append(df); infos[m.name] = info
         del clf
-    return pd.concat(frames, ignore_index=True), infos
-
+    return concat_tables(frames), infos
 def write_study(result_path:str|Path|None, cfg:StudyConfig, study:str, table:pd.DataFrame, extra:dict|None=None):
     "Write a study's result JSON (no-op when `result_path` is None, e.g. when the notebook is run by hand)."
     if result_path is None: return None

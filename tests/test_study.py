@@ -21,6 +21,11 @@ def test_smoke_study_end_to_end(tmp_path):
     for r in m.runs:
         res = json.loads((tmp_path/"runs"/f"{r.id}.json").read_text())
         assert res["run"]["status"] == "ok"
+        if res["rows"] and "chance" in res["rows"][0]:      # an evaluation: it records what it evaluated, per dataset
+            names = {row["dataset"] for row in res["rows"]}
+            assert names <= {k.split("[")[0] for k in res["datasets"]}, r.id
+            assert all("chance" in d and "class_counts" in d for d in res["datasets"].values()), r.id
+            assert set(res["subsets"]) == set(res["datasets"]) and res["evaluation"].get("seed") is not None, r.id
     claims = list(csv.DictReader(open(tmp_path/"figures"/"claims.csv")))
     assert [int(c["#"]) for c in claims] == list(range(1, 9))
     assert {c["verdict"] for c in claims} <= {"holds", "does not hold", "not measured"}
