@@ -1,4 +1,4 @@
-"""What the training attack maximises and what the optimiser minimises: TeCoA, one-hot CE, image-only contrastive, TeCoA with pseudo-labels, FARE, PMG-AFT, TRADES.
+"""What the training attack maximises and what the optimiser minimises: TeCoA, one-hot CE, image-only contrastive, TeCoA with pseudo-labels, FARE, PMG-AFT, TRADES, TGA-ZSR, AGFT.
 
 Docs: https://tecoa-nb.github.io/tecoa_nb/losses.html.md"""
 
@@ -16,7 +16,8 @@ from .models import ZeroShotClassifier
 
 # %% auto #0
 __all__ = ['LOSSES', 'image_embeddings', 'frozen_copy', 'kl_logits', 'info_nce', 'Loss', 'TeCoA', 'OneHot', 'crop_flip_params',
-           'warp', 'Contrastive', 'TeCoAPseudo', 'FARE', 'PMGAFT', 'TRADES', 'make_loss']
+           'warp', 'Contrastive', 'TeCoAPseudo', 'FARE', 'PMGAFT', 'TRADES', 'patch_tokens', 'text_attention',
+           'upsample_map', 'TGAZSR', 'AGFT', 'make_loss']
 
 # %% ../nbs/05_losses.ipynb #ac11e7e6
 def image_embeddings(clf:ZeroShotClassifier, x:torch.Tensor, normalize:bool=True) -> torch.Tensor:
@@ -243,12 +244,105 @@ class TRADES(Loss):
         z, za = clf(x), clf(x_adv)
         return F.cross_entropy(z, self._labels(y)) + self.beta * kl_logits(z, za).mean(), za
 
+# %% ../nbs/05_losses.ipynb #66e8d2c2
+def _token_tower(v:nn.Module):
+    "TecoaError unless `v` is an open_clip ViT whose `ln_post` output is the whole token sequence (CLS + patches)."
+    ok = (getattr(v, "ln_post", None) is not None and getattr(v, "proj", None) is not None and getattr(v, "attn_pool", None) is None
+          and not getattr(v, "final_ln_after_pool", False) and getattr(v, "pool_type", None) == "tok")
+    if not ok: raise TecoaError(f"The text-guided attention map needs patch tokens from an open_clip ViT image tower (ln_post on all tokens, CLS pooling, a proj), not {type(v).__name__}.")
+
+def patch_tokens(clf:ZeroShotClassifier, x:torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
+    "(final-layer tokens after ln_post, projected with `visual.proj` [B, 1+N, D] with CLS first; normalised features [B, D]) of [0,1] images."
+    v = clf.visual; _token_tower(v)
+    got = []
+    hook = v.ln_post.register_forward_hook(lambda m, i, o: got.append(o))
+    try: f = clf.features(x)
+    finally: hook.remove()
+    if not got or got[-1].ndim != 3 or got[-1].shape[0] != len(x) or got[-1].shape[1] < 2:
+        raise TecoaError("The text-guided attention map needs patch tokens, but this classifier's image path did not run the ViT's ln_post on a token sequence.")
+    return got[-1].float() @ v.proj.float(), f
+
+def text_attention(tokens:torch.Tensor, text:torch.Tensor, norm:str="channel", eps:float=1e-8) -> torch.Tensor:
+    "Min-max scaled [B, N] agreement of each patch token (rows 1.. of `tokens` [B, 1+N, D]) with a text embedding per image `text` [B, D]."
+    if norm == "channel": h = tokens / tokens.norm(dim=1, keepdim=True).clamp_min(eps)
+    elif norm == "token": h = F.normalize(tokens, dim=-1)
+    else: raise TecoaError(f"Unknown attention norm {norm!r}; use 'channel' (the official code's) or 'token'.")
+    a = (h[:, 1:] * text[:, None]).sum(-1)
+    lo, hi = a.amin(1, keepdim=True), a.amax(1, keepdim=True)
+    return (a - lo) / (hi - lo + eps)
+
+def upsample_map(a:torch.Tensor, size:int) -> torch.Tensor:
+    "Bilinearly upsample square patch maps [B, G²] to [B, size²] (align_corners=False)."
+    g = math.isqrt(a.shape[1])
+    if g * g != a.shape[1]: raise TecoaError(f"The attention map has {a.shape[1]} patches, not a square grid.")
+    return F.interpolate(a.view(-1, 1, g, g), size=(size, size), mode="bilinear", align_corners=False).flatten(1)
+
+class TGAZSR(TeCoA):
+    "TGA-ZSR: TeCoA CE + alpha·‖A(x_adv) − A₀(x)‖ + beta·‖A(x) − A₀(x)‖ with text-guided attention maps A (adapted) and A₀ (frozen original)."
+    name = "tga_zsr"
+    needs_reference = True
+    def __init__(self, reference:ZeroShotClassifier|None=None, alpha:float=0.08, beta:float=0.05, upsample:bool=True, norm:str="channel"):
+        super().__init__(reference)
+        if norm not in ("channel", "token"): raise TecoaError(f"Unknown attention norm {norm!r}; use 'channel' (the official code's) or 'token'.")
+        self.alpha, self.beta, self.upsample, self.norm = float(alpha), float(beta), bool(upsample), norm
+    def config(self): return {"alpha": self.alpha, "beta": self.beta, "upsample": self.upsample, "norm": self.norm}
+
+    def _map(self, model, clf, x, y):
+        "(attention map of `model` on x for the true classes y, over `clf`'s class texts; `model`'s logits over them)."
+        tok, f = patch_tokens(model, x)
+        a = text_attention(tok, clf.class_emb[y], self.norm)
+        return (upsample_map(a, model.image_size) if self.upsample else a), clf.logits_from_features(f)
+    def attention_map(self, clf, x:torch.Tensor, y:torch.Tensor) -> torch.Tensor:
+        "The text-guided attention map of `clf` on [0,1] images x for labels y: [B, S²] (upsampled) or [B, N]."
+        return self._map(clf, clf, x, y)[0]
+    def anchor(self, clf, x, y):
+        "The frozen original model's clean map A₀(x), once per batch."
+        ref = self._ref(clf)
+        def make():
+            with _evaluating(ref): return self._map(ref, clf, x, y)[0]
+        return self._once("anchor", x, make)
+    def forward(self, clf, x_adv, x, y):
+        y = self._labels(y); a0 = self.anchor(clf, x, y)
+        a_adv, z = self._map(clf, clf, x_adv, y)
+        loss = F.cross_entropy(z, y)
+        if self.alpha: loss = loss + self.alpha * (a_adv - a0).norm(dim=1).mean()
+        if self.beta: loss = loss + self.beta * (self.attention_map(clf, x, y) - a0).norm(dim=1).mean()
+        return loss, z
+
+# %% ../nbs/05_losses.ipynb #00eb10f1
+class AGFT(Loss):
+    "AGFT: soft CE of the adapted model's adversarial logits at scale s against the frozen original's clean softmax at scale ratio·s."
+    name = "agft"
+    needs_labels = False
+    needs_reference = True
+    def __init__(self, reference:ZeroShotClassifier|None=None, scale:float|None=180.0, ratio:float=0.4):
+        super().__init__(reference)
+        if scale is not None and not scale > 0: raise TecoaError(f"scale must be > 0 (or None for the classifier's own), got {scale}.")
+        if not ratio > 0: raise TecoaError(f"ratio must be > 0, got {ratio}.")
+        self.scale, self.ratio = (None if scale is None else float(scale)), float(ratio)
+    def config(self): return {"scale": self.scale, "ratio": self.ratio}
+    def _s(self, clf): return self.scale if self.scale is not None else clf.logit_scale
+
+    def targets(self, clf, x:torch.Tensor) -> torch.Tensor:
+        "p₀: the frozen original model's clean class probabilities [B, C] at scale ratio·s, once per batch."
+        ref = self._ref(clf)
+        def make():
+            with _evaluating(ref): return F.softmax(self.ratio * self._s(clf) * ref.features(x) @ clf.class_emb.t(), -1)
+        return self._once("targets", x, make)
+    def _soft_ce(self, clf, f, p): return -(p * F.log_softmax(self._s(clf) * f @ clf.class_emb.t(), -1)).sum(-1)
+    def attack_objective(self, clf, x, y=None):
+        p = self.targets(clf, x)
+        return lambda xa: self._soft_ce(clf, clf.features(xa), p)
+    def forward(self, clf, x_adv, x, y=None):
+        p, f = self.targets(clf, x), clf.features(x_adv)
+        return self._soft_ce(clf, f, p).mean(), clf.logits_from_features(f)
+
 # %% ../nbs/05_losses.ipynb #c9936512
 LOSSES = {"tecoa": TeCoA, "onehot": OneHot, "contrastive": Contrastive, "tecoa_pseudo": TeCoAPseudo,
-          "fare": FARE, "pmg_aft": PMGAFT, "trades": TRADES}
+          "fare": FARE, "pmg_aft": PMGAFT, "trades": TRADES, "tga_zsr": TGAZSR, "agft": AGFT}
 
 def make_loss(name:str|Loss="tecoa", **kw) -> Loss:
-    "Build a training loss by name; `reference=` (a `frozen_copy`) for 'tecoa_pseudo', 'fare' and 'pmg_aft'."
+    "Build a training loss by name; `reference=` (a `frozen_copy`) for 'tecoa_pseudo', 'fare', 'pmg_aft', 'tga_zsr' and 'agft'."
     if isinstance(name, Loss):
         if kw: raise TecoaError("Pass keywords when building a loss by name, not with a Loss object.")
         return name

@@ -35,7 +35,7 @@ class TrainSettings:
     n_train: int|None = None            # a seeded subset of this many training examples
     adapter: str = "finetune"           # finetune, partial, padding, patch, tokens, padding+tokens, linear_head
     adapter_kw: dict = field(default_factory=dict)
-    loss: str = "tecoa"                 # tecoa, onehot, contrastive, tecoa_pseudo, fare, pmg_aft, trades
+    loss: str = "tecoa"                 # tecoa, onehot, contrastive, tecoa_pseudo, fare, pmg_aft, trades, tga_zsr, agft
     loss_kw: dict = field(default_factory=dict)
     attack: str = "pgd2"                # training attack: 'pgdK', 'fgsm' or 'clean'
     eps: float = 1/255                  # its radius (pixel units, L∞ unless the attack says l2)
@@ -85,7 +85,7 @@ def train_settings(config:str|Path|dict|None=None, **overrides) -> TrainSettings
     return TrainSettings(**d)
 
 # %% ../nbs/16_train_cli.ipynb #52dbe4e3
-REFERENCE_LOSSES = ("tecoa_pseudo", "fare", "pmg_aft")
+REFERENCE_LOSSES = ("tecoa_pseudo", "fare", "pmg_aft", "tga_zsr", "agft")
 
 def _load_bundle(s:TrainSettings, device):
     if s.model == "tinyclip":
