@@ -264,6 +264,8 @@ def patch_tokens(clf:ZeroShotClassifier, x:torch.Tensor) -> tuple[torch.Tensor, 
 
 def text_attention(tokens:torch.Tensor, text:torch.Tensor, norm:str="channel", eps:float=1e-8) -> torch.Tensor:
     "Min-max scaled [B, N] agreement of each patch token (rows 1.. of `tokens` [B, 1+N, D]) with a text embedding per image `text` [B, D]."
+    if tokens.shape[-1] != text.shape[-1]:
+        raise TecoaError(f"The image tokens have {tokens.shape[-1]} dimensions but the class text embeddings {text.shape[-1]}; the attention map needs both from the same CLIP model.")
     if norm == "channel": h = tokens / tokens.norm(dim=1, keepdim=True).clamp_min(eps)
     elif norm == "token": h = F.normalize(tokens, dim=-1)
     else: raise TecoaError(f"Unknown attention norm {norm!r}; use 'channel' (the official code's) or 'token'.")

@@ -62,3 +62,15 @@ def test_torchrun_two_processes_match_one(tmp_path):
     assert two["world_size"] == 2 and r.stdout.count("trained ") == 1        # rank 0 alone writes and reports
     one = _history(tmp_path/"one")
     assert all(abs(a["loss"] - b["loss"]) <= 1e-5 * abs(b["loss"]) for a, b in zip(two["history"], one)) and len(one) == 3
+
+import pytest
+
+@pytest.mark.parametrize("loss", ["tga_zsr", "agft"])
+def test_train_reference_losses_tga_zsr_agft(tmp_path, loss):
+    "The two losses that need the frozen original model train for 2 steps through the CLI and write their outputs."
+    out = tmp_path/loss
+    r = _train("--config", _config(tmp_path, steps=2, loss=loss), "--out", str(out))
+    rec = json.loads((out/"run.json").read_text())
+    assert rec["steps"] == 2 and rec["settings"]["loss"] == loss and len(rec["history"]) == 2
+    assert all(h["loss"] == h["loss"] and abs(h["loss"]) < float("inf") for h in rec["history"])   # finite, not NaN
+    assert (out/"adapter.pt").exists() and (out/"last.pt").exists() and f"with {loss}" in r.stdout
