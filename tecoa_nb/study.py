@@ -18,7 +18,7 @@ from .data import get_dataset, load_dataset, TensorImageDataset, seeded_subset
 from .models import load_clip, ZeroShotClassifier, ClipBundle, text_fingerprint
 from .attacks import AttackSpec, parse_attack
 from .adapters import make_adapter
-from .losses import make_loss, frozen_copy
+from .losses import make_loss, frozen_copy, LOSSES
 from .train import train
 from .evaluate import evaluate, write_result, as_attack, _labels, _keyed, _is_clean
 from .sanity import table_flags
@@ -165,6 +165,7 @@ METHODS = {m.name: m for m in [
     method("TeCoA-VP", "tecoa", "padding+tokens"), method("TeCoA-FT", "tecoa", "finetune"),
     method("TeCoA-PL-FT", "tecoa_pseudo", "finetune"),
     method("FARE-FT", "fare", "finetune"), method("PMG-AFT-FT", "pmg_aft", "finetune"), method("TRADES-FT", "trades", "finetune"),
+    method("TGA-ZSR-FT", "tga_zsr", "finetune"), method("AGFT-FT", "agft", "finetune"),
 ]}
 
 def get_method(name:str|Method) -> Method:
@@ -289,8 +290,9 @@ def adapt(cfg:StudyConfig, m:str|Method, n_train:int|None=None, n_classes:int|No
             ck = torch_load(path); adapter.load_state_dict(ck["adapter"])
             return clf, {**ck["info"], "method": m.name, "trained_as": ck["info"]["method"], "key": key, "cached": True}
         except TecoaError: path.unlink(missing_ok=True)
-    # the loss's reference is the frozen base model: the adapter has not trained yet, and `frozen_copy` drops its hooks
-    reference = frozen_copy(clf) if m.loss in ("tecoa_pseudo", "fare", "pmg_aft") else None
+    # the loss's reference is the frozen base model: the adapter has not trained yet, and `frozen_copy` drops its hooks;
+    # every loss that says it needs the original model (its class's `needs_reference`) gets one
+    reference = frozen_copy(clf) if LOSSES[m.loss].needs_reference else None
     loss = make_loss(m.loss, **({"reference": reference} if reference is not None else {}), **m.kw("loss_kw"))
     data = adaptation_data(cfg, n_train, n_classes)
     val = adaptation_data(cfg, n_classes=n_classes, split="val") if cfg.select == "val" else None
