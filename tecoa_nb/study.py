@@ -292,7 +292,7 @@ def adapt(cfg:StudyConfig, m:str|Method, n_train:int|None=None, n_classes:int|No
         except TecoaError: path.unlink(missing_ok=True)
     # the loss's reference is the frozen base model: the adapter has not trained yet, and `frozen_copy` drops its hooks;
     # every loss that says it needs the original model (its class's `needs_reference`) gets one
-    reference = frozen_copy(clf) if LOSSES[m.loss].needs_reference else None
+    reference = frozen_copy(clf) if getattr(LOSSES.get(m.loss), "needs_reference", False) else None   # unknown: make_loss says so
     loss = make_loss(m.loss, **({"reference": reference} if reference is not None else {}), **m.kw("loss_kw"))
     data = adaptation_data(cfg, n_train, n_classes)
     val = adaptation_data(cfg, n_classes=n_classes, split="val") if cfg.select == "val" else None
