@@ -16,7 +16,7 @@ from .models import ZeroShotClassifier, read_checkpoint, checkpoint_format, load
 
 # %% auto #0
 __all__ = ['HOOKS', 'ADAPTERS', 'Adapter', 'Frozen', 'Finetune', 'Partial', 'PaddingPrompt', 'PatchPrompt', 'Padding', 'Patch',
-           'PromptedViT', 'Tokens', 'LinearHead', 'Compose', 'make_adapter', 'load_into_classifier']
+           'PromptedViT', 'Tokens', 'LinearHead', 'Compose', 'make_adapter', 'weight_average', 'load_into_classifier']
 
 # %% ../nbs/06_adapters.ipynb #27fad66a
 HOOKS = ("pixel_prompt", "visual_forward", "head")
@@ -340,6 +340,19 @@ def make_adapter(name:str|Adapter="finetune", head_classes:int|None=None, **kw) 
         accepted = sorted({a for p in parts for a in _accepts(ADAPTERS[p])})
         raise TecoaError(f"Adapter {name!r} takes no argument {extra}; it accepts {accepted} (or part__arg=).")
     return objs[0] if len(objs) == 1 else Compose(*objs)
+
+# %% ../nbs/06_adapters.ipynb #c59ad54f
+def weight_average(trained:dict, original:dict, w:float) -> dict:
+    "WiSE-FT: w·θ + (1 − w)·θ₀ per tensor of two adapter states (`original`: the same adapter's `state_dict()` before training)."
+    if not 0 <= w <= 1: raise TecoaError(f"The averaging weight w must be in [0, 1], got {w}.")
+    if set(trained) != set(original):
+        raise TecoaError(f"The two adapter states hold different tensors ({sorted(set(trained) ^ set(original))[:3]}); average states of the same adapter.")
+    out = {}
+    for k, t in trained.items():
+        o = original[k]
+        if t.shape != o.shape: raise TecoaError(f"{k} has shape {tuple(t.shape)} after training but {tuple(o.shape)} before; average states of the same model.")
+        out[k] = torch.lerp(o.to(t), t, w) if t.is_floating_point() else t.clone()
+    return out
 
 # %% ../nbs/06_adapters.ipynb #45e0b6ec
 def _adapter_from_state(sd:dict, desc:dict|None=None):

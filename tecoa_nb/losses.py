@@ -17,7 +17,7 @@ from .models import ZeroShotClassifier
 # %% auto #0
 __all__ = ['LOSSES', 'image_embeddings', 'frozen_copy', 'kl_logits', 'info_nce', 'Loss', 'TeCoA', 'OneHot', 'crop_flip_params',
            'warp', 'Contrastive', 'TeCoAPseudo', 'FARE', 'PMGAFT', 'TRADES', 'patch_tokens', 'text_attention',
-           'upsample_map', 'TGAZSR', 'AGFT', 'make_loss']
+           'upsample_map', 'TGAZSR', 'AGFT', 'TeCoAAnchor', 'make_loss']
 
 # %% ../nbs/05_losses.ipynb #ac11e7e6
 def image_embeddings(clf:ZeroShotClassifier, x:torch.Tensor, normalize:bool=True) -> torch.Tensor:
@@ -339,12 +339,36 @@ class AGFT(Loss):
         p, f = self.targets(clf, x), clf.features(x_adv)
         return self._soft_ce(clf, f, p).mean(), clf.logits_from_features(f)
 
+# %% ../nbs/05_losses.ipynb #2e6f8ee5
+class TeCoAAnchor(TeCoA):
+    "TeCoA CE on x_adv + anchor · ‖n(f(x_adv)) − n(f₀(x))‖², with f₀ the frozen original's clean features and n unit length."
+    name = "tecoa_anchor"
+    needs_reference = True
+    def __init__(self, reference:ZeroShotClassifier|None=None, anchor:float=1.0):
+        super().__init__(reference)
+        if not anchor >= 0: raise TecoaError(f"anchor must be >= 0, got {anchor}.")
+        self.anchor = float(anchor)
+    def config(self): return {"anchor": self.anchor}
+    def target(self, clf, x):
+        "The frozen original's unit clean features of this batch, once per batch."
+        ref = self._ref(clf)
+        def make():
+            with _evaluating(ref): return ref.features(x)
+        return self._once("target", x, make)
+    def forward(self, clf, x_adv, x, y):
+        y, f = self._labels(y), clf.features(x_adv)
+        z = clf.logits_from_features(f)
+        loss = F.cross_entropy(z, y)
+        if self.anchor: loss = loss + self.anchor * (f - self.target(clf, x)).pow(2).sum(-1).mean()
+        return loss, z
+
 # %% ../nbs/05_losses.ipynb #c9936512
 LOSSES = {"tecoa": TeCoA, "onehot": OneHot, "contrastive": Contrastive, "tecoa_pseudo": TeCoAPseudo,
-          "fare": FARE, "pmg_aft": PMGAFT, "trades": TRADES, "tga_zsr": TGAZSR, "agft": AGFT}
+          "fare": FARE, "pmg_aft": PMGAFT, "trades": TRADES, "tga_zsr": TGAZSR, "agft": AGFT,
+          "tecoa_anchor": TeCoAAnchor}
 
 def make_loss(name:str|Loss="tecoa", **kw) -> Loss:
-    "Build a training loss by name; `reference=` (a `frozen_copy`) for 'tecoa_pseudo', 'fare', 'pmg_aft', 'tga_zsr' and 'agft'."
+    "Build a training loss by name; `reference=` (a `frozen_copy`) for 'tecoa_pseudo', 'fare', 'pmg_aft', 'tga_zsr', 'agft' and 'tecoa_anchor' (every loss whose class `needs_reference`)."
     if isinstance(name, Loss):
         if kw: raise TecoaError("Pass keywords when building a loss by name, not with a Loss object.")
         return name

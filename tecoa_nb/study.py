@@ -6,7 +6,7 @@ Docs: https://tecoa-nb.github.io/tecoa_nb/study.html.md"""
 
 # %% ../nbs/09_study.ipynb #b41b195e
 from __future__ import annotations
-import copy, json, hashlib, time
+import copy, itertools, json, hashlib, time
 from dataclasses import dataclass, field, asdict, replace
 from pathlib import Path
 from typing import Sequence
@@ -17,16 +17,16 @@ from .core import TecoaError, tecoa_home, atomic_torch_save, torch_load, seed_ev
 from .data import get_dataset, load_dataset, TensorImageDataset, seeded_subset
 from .models import load_clip, ZeroShotClassifier, ClipBundle, text_fingerprint
 from .attacks import AttackSpec, parse_attack
-from .adapters import make_adapter
+from .adapters import make_adapter, weight_average
 from .losses import make_loss, frozen_copy, LOSSES
 from .train import train
 from .evaluate import evaluate, write_result, as_attack, _labels, _keyed, _is_clean
 from .sanity import table_flags
 
 # %% auto #0
-__all__ = ['MINI_STEPS', 'METHODS', 'SWEEP_METHOD', 'StudyConfig', 'study_config', 'base_bundle', 'fresh_classifier', 'Method',
-           'method', 'get_method', 'adaptation_data', 'family_lr', 'select_lr', 'adapt', 'attacks_at', 'concat_tables',
-           'compare', 'write_study']
+__all__ = ['MINI_STEPS', 'AGFT_MINI_GRID', 'WISE_W', 'METHODS', 'SWEEP_METHOD', 'StudyConfig', 'study_config', 'base_bundle',
+           'fresh_classifier', 'Method', 'method', 'get_method', 'adaptation_data', 'family_lr', 'select_lr',
+           'select_kw', 'adapt', 'attacks_at', 'concat_tables', 'compare', 'write_study']
 
 # %% ../nbs/09_study.ipynb #9be26216
 @dataclass
@@ -57,6 +57,7 @@ class StudyConfig:
     weight_decay: float = 0.
     warmup_steps: int = 0
     lr_grid: dict = field(default_factory=dict)     # {'ft': [...], 'vp': [...]}: lr of a family picked on the val split (`select_lr`)
+    kw_grid: dict = field(default_factory=dict)     # {method: {loss setting: value or [values]}}: a loss's settings picked on the val split (`select_kw`)
     select: str = "last"            # adapted model kept: 'last' step, or best robust accuracy on the val split ('val')
     n_val: int|None = None          # val examples used for selection (seeded subset; None: the whole split)
     val_every: int|None = None      # validate every this many steps (None: 5 times per run)
@@ -80,6 +81,10 @@ class StudyConfig:
 from .data import PAPER_SUITE as PAPER_SUITE_NAMES
 
 MINI_STEPS = 400       # optimiser steps of every mini adaptation (64 images each; about two epochs)
+# AGFT's published run has student scale 180 and target ratio 0.4 for CLIP's 100; the TinyCLIP's own scale (~35) is
+# kept for the student, and the target's ratio is picked on the val split: its published value, the published
+# target-to-CLIP ratio (0.72 = 0.4 x 180/100) rounded, and no calibration
+AGFT_MINI_GRID = {"scale": None, "ratio": [0.4, 0.7, 1.0]}
 
 def _profiles() -> dict:
     from tecoa_nb import world
@@ -90,6 +95,7 @@ def _profiles() -> dict:
                       eps=world.MINI_EPS, eval_steps=2, eps_sweep=[0, world.MINI_EPS, 2 * world.MINI_EPS],
                       strong_attacks=["pgd3", "cw3"], n_eval=16, n_eval_strong=8, eval_batch=16,
                       steps=2, batch_size=16, optimizer="adamw", ft_lr=5e-5, vp_lr=1e-3, head_lr=1e-2, padding=2, n_tokens=2,
+                      kw_grid={"AGFT-FT": {"scale": None, "ratio": [0.5, 1.0]}},
                       pretrain=dict(profile="smoke")),
         "mini": dict(profile="mini", model="tinyclip", pretrained=None, adapt=world.ADAPT_NAME,
                      suite=[world.ADAPT_NAME] + zs, eps=world.MINI_EPS, eval_steps=10,
@@ -98,6 +104,7 @@ def _profiles() -> dict:
                      steps=MINI_STEPS, batch_size=64, optimizer="adamw", warmup_steps=MINI_STEPS // 20,
                      lr_grid={"ft": [2e-3, 4e-3, 8e-3], "vp": [3.33e-2, 1e-1, 3e-1]}, select="val", n_val=256,
                      ft_lr=2e-3, vp_lr=3e-1, head_lr=1e-2, padding=3, n_tokens=8, token_init="zeros",
+                     kw_grid={"AGFT-FT": AGFT_MINI_GRID},
                      pretrain=dict(profile="mini")),
         "paper": dict(profile="paper", model="ViT-B-32", pretrained="openai", adapt="imagenet", suite=list(PAPER_SUITE_NAMES),
                       eps=1/255, eval_steps=100, eps_sweep=[0, 1/255, 2/255, 4/255], strong_attacks=["pgd10", "pgd100", "cw100", "aa"],
@@ -148,15 +155,18 @@ class Method:
     adapter: str|None = None
     adapter_kw: tuple = ()          # ((key, value), ...) so the method stays hashable
     loss_kw: tuple = ()
+    wise: float|None = None         # WiSE-FT: average the trained weights with the original's, w·θ + (1 − w)·θ₀
     def kw(self, which): return dict(getattr(self, which))
     @property
     def family(self) -> str:
         "'ft' or 'vp': which learning rate the adapter uses."
         return "vp" if self.adapter in ("padding", "patch", "tokens", "padding+tokens") else "ft"
 
-def method(name:str, loss=None, adapter=None, **adapter_kw) -> Method:
+def method(name:str, loss=None, adapter=None, *, loss_kw:dict|None=None, wise:float|None=None, **adapter_kw) -> Method:
     "A `Method`; adapter keyword arguments are passed through."
-    return Method(name, loss, adapter, tuple(sorted(adapter_kw.items())))
+    return Method(name, loss, adapter, tuple(sorted(adapter_kw.items())), tuple(sorted((loss_kw or {}).items())), wise)
+
+WISE_W = 0.5    # WiSE-FT's weight: the midpoint its paper recommends when no shifted data is at hand to pick one
 
 METHODS = {m.name: m for m in [
     method("CLIP"),
@@ -166,6 +176,9 @@ METHODS = {m.name: m for m in [
     method("TeCoA-PL-FT", "tecoa_pseudo", "finetune"),
     method("FARE-FT", "fare", "finetune"), method("PMG-AFT-FT", "pmg_aft", "finetune"), method("TRADES-FT", "trades", "finetune"),
     method("TGA-ZSR-FT", "tga_zsr", "finetune"), method("AGFT-FT", "agft", "finetune"),
+    # the project's own candidates (see the beyond study): TeCoA with a feature anchor, weight averaging, and both
+    method("TeCoA-Anchor-FT", "tecoa_anchor", "finetune"), method("TeCoA-WiSE-FT", "tecoa", "finetune", wise=WISE_W),
+    method("TeCoA-Anchor-WiSE-FT", "tecoa_anchor", "finetune", wise=WISE_W),
 ]}
 
 def get_method(name:str|Method) -> Method:
@@ -194,14 +207,16 @@ def _train_settings(cfg:StudyConfig, m:Method, n_train:int|None, n_classes:int|N
                 optimizer=cfg.optimizer, lr=lr, weight_decay=cfg.weight_decay, select=cfg.select, n_val=cfg.n_val,
                 val_every=cfg.val_every,
                 warmup_steps=cfg.warmup_steps, n_train=n_train if n_train is not None else cfg.n_train, n_classes=n_classes,
-                adapt=cfg.adapt, padding=cfg.padding, n_tokens=cfg.n_tokens, token_init=cfg.token_init, seed=cfg.seed)
+                adapt=cfg.adapt, seed=cfg.seed)        # the prompts' sizes and init are in the adapter's settings
+
+def _base_key(cfg:StudyConfig) -> list:
+    "What identifies the base model and the code that adapts and evaluates it: model, weights' digest, library digest."
+    from tecoa_nb.runs import library_digest
+    return [cfg.model, cfg.pretrained, _base_fingerprint(base_bundle(cfg).model), library_digest()]
 
 def _adapt_key(cfg:StudyConfig, m:Method, settings:dict) -> str:
-    from tecoa_nb.runs import library_digest
-    b = base_bundle(cfg)
     what = {"loss": m.loss, "loss_kw": m.kw("loss_kw"), "adapter": m.adapter}      # not the name: same training, same model
-    blob = json.dumps([cfg.model, cfg.pretrained, _base_fingerprint(b.model), what, settings, library_digest()],
-                      sort_keys=True, default=str)
+    blob = json.dumps([*_base_key(cfg), what, settings], sort_keys=True, default=str)
     return hashlib.sha1(blob.encode()).hexdigest()[:20]
 
 _FP: dict = {}
@@ -270,10 +285,39 @@ def _select_lr(cfg:StudyConfig, family:str, progress:bool, max_extend:int) -> tu
     for r in out: r["selected"] = r is win
     return win["lr"], out
 
+def _variant(m:Method, kw:dict) -> Method:
+    "`m` with loss settings `kw`, named by them."
+    return replace(m, name=f"{m.name}[{'+'.join(f'{k}={v:g}' for k, v in kw.items() if isinstance(v, (int, float)))}]",
+                   loss_kw=tuple(sorted({**m.kw('loss_kw'), **kw}.items())))
+
+def select_kw(cfg:StudyConfig, m:str|Method, progress:bool=False) -> tuple[Method, list[dict]]:
+    "Rule 1 for a loss's own settings: train `m` at every point of `cfg.kw_grid[m.name]` (lists are grids, other values fixed) at its family's rate, on the full adaptation set; the best robust val accuracy wins (ties: clean val). Returns the chosen method, under its own name, and one row per point."
+    m = get_method(m)
+    grid = cfg.kw_grid.get(m.name)
+    if not grid: return m, []
+    key = (json.dumps(cfg.describe(), sort_keys=True, default=str), m)
+    if key not in _SELECTED:
+        fixed = {k: v for k, v in grid.items() if not isinstance(v, (list, tuple))}
+        axes = {k: list(v) for k, v in grid.items() if isinstance(v, (list, tuple))}
+        rows = []
+        for vals in itertools.product(*axes.values()):
+            kw = {**fixed, **dict(zip(axes, vals))}
+            _, info = adapt(cfg, _variant(m, kw), progress=progress)
+            vh = info["train"]["val_history"]
+            best = max(vh, key=lambda v: v["robust_acc"]) if vh else {"robust_acc": float("nan"), "clean_acc": float("nan"), "step": None}
+            rows.append({"method": m.name, "loss_kw": kw, "val_robust": 100 * best["robust_acc"], "val_clean": 100 * best["clean_acc"],
+                         "best_step": best["step"], "key": info["key"]})
+        win = max(range(len(rows)), key=lambda i: (rows[i]["val_robust"], rows[i]["val_clean"], -i))   # ties: the earlier point
+        for i, r in enumerate(rows): r["selected"] = i == win
+        _SELECTED[key] = (replace(m, loss_kw=tuple(sorted({**m.kw("loss_kw"), **rows[win]["loss_kw"]}.items()))), rows)
+    chosen, rows = _SELECTED[key]
+    return chosen, copy.deepcopy(rows)
+
 def adapt(cfg:StudyConfig, m:str|Method, n_train:int|None=None, n_classes:int|None=None, progress:bool=True,
           lr:float|None=None) -> tuple[ZeroShotClassifier, dict]:
     "The base model adapted with method `m` on the adaptation set (trained once, then served from the cache)."
     m = get_method(m)
+    if m.loss is not None and m.name in cfg.kw_grid: m = select_kw(cfg, m, progress=progress)[0]   # the loss's settings, picked on val
     spec = get_dataset(cfg.adapt)
     clf = fresh_classifier(cfg)
     names = spec.classnames[:n_classes] if n_classes else spec.classnames
@@ -283,12 +327,13 @@ def adapt(cfg:StudyConfig, m:str|Method, n_train:int|None=None, n_classes:int|No
     settings = {**_train_settings(cfg, m, n_train, n_classes, lr), "adapter_kw": _adapter_kw(cfg, m, len(names), lr)}
     adapter = _adapter_for(cfg, m, len(names), lr)
     adapter.apply(clf)
-    key = _adapt_key(cfg, m, settings)
+    theta0 = adapter.state_dict() if m.wise is not None else None
+    key = _adapt_key(cfg, m, settings)             # WiSE is not in it: the averaged model reuses the trained one
     path = tecoa_home("adapted")/f"{key}.pt"
     if path.exists():
         try:
             ck = torch_load(path); adapter.load_state_dict(ck["adapter"])
-            return clf, {**ck["info"], "method": m.name, "trained_as": ck["info"]["method"], "key": key, "cached": True}
+            return _wise(clf, adapter, theta0, m, {**ck["info"], "method": m.name, "trained_as": ck["info"]["method"], "key": key, "cached": True})
         except TecoaError: path.unlink(missing_ok=True)
     # the loss's reference is the frozen base model: the adapter has not trained yet, and `frozen_copy` drops its hooks;
     # every loss that says it needs the original model (its class's `needs_reference`) gets one
@@ -305,8 +350,13 @@ def adapt(cfg:StudyConfig, m:str|Method, n_train:int|None=None, n_classes:int|No
     info = {"method": m.name, "key": key, "trained": True, "n_train": len(data), "n_trainable": adapter.n_trainable,
             "train": res.summary(), "settings": settings}
     atomic_torch_save({"adapter": adapter.state_dict(), "info": info}, path)
-    return clf, {**info, "cached": False}
+    return _wise(clf, adapter, theta0, m, {**info, "cached": False})
 
+def _wise(clf, adapter, theta0, m:Method, info:dict):
+    "Average the adapted weights with the original's (`m.wise`); the evaluated model gets its own key."
+    if m.wise is None: return clf, info
+    adapter.load_state_dict(weight_average(adapter.state_dict(), theta0, m.wise))
+    return clf, {**info, "method": m.name, "wise": m.wise, "trained_key": info["key"], "key": f"{info['key']}-wise{m.wise:g}"}
 
 # %% ../nbs/09_study.ipynb #86804a6c
 def attacks_at(cfg:StudyConfig, attacks:Sequence[str|AttackSpec]|None=None, eps:float|None=None) -> list[AttackSpec]:
@@ -318,15 +368,13 @@ def attacks_at(cfg:StudyConfig, attacks:Sequence[str|AttackSpec]|None=None, eps:
 def _model_key(cfg:StudyConfig, info:dict) -> str:
     "What identifies the evaluated model: the adaptation's cache key, or the base model's weights."
     if info.get("key"): return info["key"]
-    from tecoa_nb.runs import library_digest
-    b = base_bundle(cfg)
-    return "base-" + hashlib.sha1(json.dumps([cfg.model, cfg.pretrained, _base_fingerprint(b.model), library_digest()]).encode()).hexdigest()[:20]
+    return "base-" + hashlib.sha1(json.dumps(_base_key(cfg)).encode()).hexdigest()[:20]
 
-def _eval_key(model_key:str, dataset:str, n_total:int, idx:list, attack, label:str, seed:int, batch_size:int) -> str:
-    from tecoa_nb.runs import library_digest
+def _eval_key(model_key:str, dataset:str, n_total:int, idx:list, attack, seed:int, batch_size:int) -> str:
+    "One evaluation row's key: the model (whose key holds the library digest), the subset, the attack's settings (not its label)."
     batched = not (_is_clean(attack) or _keyed(attack))        # AutoAttack's draws depend on the batch, keyed PGD/CW do not
-    blob = [model_key, dataset, n_total, hashlib.sha1(json.dumps(idx).encode()).hexdigest(), label,
-            json.dumps(attack.describe(), sort_keys=True, default=str), seed, batch_size if batched else None, library_digest()]
+    blob = [model_key, dataset, n_total, hashlib.sha1(json.dumps(idx).encode()).hexdigest(),
+            json.dumps(attack.describe(), sort_keys=True, default=str), seed, batch_size if batched else None]
     return hashlib.sha1(json.dumps(blob).encode()).hexdigest()[:24]
 
 def concat_tables(frames:Sequence[pd.DataFrame]) -> pd.DataFrame:
@@ -358,7 +406,7 @@ def compare(cfg:StudyConfig, methods:Sequence[str|Method], attacks:Sequence[Atta
         with Timer() as t: clf, info = adapt(cfg, m, progress=progress, **adapt_kw)
         info["adapt_seconds"] = round(t.seconds, 2)
         mkey, recs, todo = _model_key(cfg, info), {}, {}
-        keys = {(d, j): _eval_key(mkey, d, len(loaded[d]), idxs[d], a, labels[j], cfg.seed, cfg.eval_batch)
+        keys = {(d, j): _eval_key(mkey, d, len(loaded[d]), idxs[d], a, cfg.seed, cfg.eval_batch)
                 for d in suite for j, a in enumerate(attacks)}
         for (d, j), k in keys.items():
             path = tecoa_home("evals")/f"{k}.json"
@@ -376,7 +424,7 @@ def compare(cfg:StudyConfig, methods:Sequence[str|Method], attacks:Sequence[Atta
                     rec = {"row": {**r, "attack": labels[j]}, "dataset": tab.attrs["datasets"][d], "model": mkey, "method": m.name}
                     if cache: atomic_write_json(tecoa_home("evals")/f"{keys[d, j]}.json", rec)
                     recs[d, j] = {**rec, "cached": False}
-        rows = [{**recs[d, j]["row"], "cached": recs[d, j]["cached"]} for d in suite for j in range(len(attacks))]
+        rows = [{**recs[d, j]["row"], "attack": labels[j], "cached": recs[d, j]["cached"]} for d in suite for j in range(len(attacks))]
         df = pd.DataFrame(rows)
         df["flags"] = table_flags(df)
         df.insert(0, "method", m.name)

@@ -12,16 +12,17 @@ from fractions import Fraction
 from pathlib import Path
 import torch
 import yaml
-from .core import TecoaError, get_device, package_versions, git_commit, atomic_write_json, read_json
+from .core import TecoaError, get_device, package_versions, git_commit, atomic_write_json, read_json, torch_load, atomic_torch_save
 from .data import get_dataset, load_dataset, seeded_subset
 from .attacks import parse_attack
-from .adapters import make_adapter, ADAPTERS
+from .adapters import make_adapter, ADAPTERS, weight_average
 from .losses import make_loss, frozen_copy, LOSSES
 from .models import load_clip, ZeroShotClassifier
 from .train import train, init_distributed, dist_info, CKPT_NAME, ADAPTER_NAME
 
 # %% auto #0
-__all__ = ['REFERENCE_LOSSES', 'RUN_JSON', 'TrainSettings', 'train_settings', 'check_settings', 'build_run', 'train_run']
+__all__ = ['REFERENCE_LOSSES', 'RUN_JSON', 'WISE_TRAINED_NAME', 'TrainSettings', 'train_settings', 'check_settings', 'build_run',
+           'train_run']
 
 # %% ../nbs/16_train_cli.ipynb #e43dc9d5
 @dataclass
@@ -35,7 +36,7 @@ class TrainSettings:
     n_train: int|None = None            # a seeded subset of this many training examples
     adapter: str = "finetune"           # finetune, partial, padding, patch, tokens, padding+tokens, linear_head
     adapter_kw: dict = field(default_factory=dict)
-    loss: str = "tecoa"                 # tecoa, onehot, contrastive, tecoa_pseudo, fare, pmg_aft, trades, tga_zsr, agft
+    loss: str = "tecoa"                 # tecoa, onehot, contrastive, tecoa_pseudo, fare, pmg_aft, trades, tga_zsr, agft, tecoa_anchor
     loss_kw: dict = field(default_factory=dict)
     attack: str = "pgd2"                # training attack: 'pgdK', 'fgsm' or 'clean'
     eps: float = 1/255                  # its radius (pixel units, L∞ unless the attack says l2)
@@ -53,10 +54,11 @@ class TrainSettings:
     amp: str|None = None                # None: bf16 autocast on CUDA, none on CPU; or 'bf16', 'fp16', 'fp32'
     grad_clip: float|None = None
     ckpt_every: int|None = 500          # write last.pt every this many steps (and at the end)
+    wise: float|None = None             # WiSE-FT: adapter.pt holds w·θ + (1 − w)·θ₀ (the trained state stays in adapter_trained.pt)
     seed: int = 0
     device: str|None = None             # None: CUDA when present (each DDP process its LOCAL_RANK GPU), else CPU
 
-_FRACTIONS = ("eps", "alpha", "lr", "weight_decay", "momentum", "grad_clip")
+_FRACTIONS = ("eps", "alpha", "lr", "weight_decay", "momentum", "grad_clip", "wise")
 
 def _number(v, name:str):
     "A float from a number or a fraction such as '1/255'."
@@ -85,7 +87,7 @@ def train_settings(config:str|Path|dict|None=None, **overrides) -> TrainSettings
     return TrainSettings(**d)
 
 # %% ../nbs/16_train_cli.ipynb #52dbe4e3
-REFERENCE_LOSSES = ("tecoa_pseudo", "fare", "pmg_aft", "tga_zsr", "agft")
+REFERENCE_LOSSES = tuple(n for n, c in LOSSES.items() if c.needs_reference)   # losses that get a frozen copy of the original
 
 def _load_bundle(s:TrainSettings, device):
     if s.model == "tinyclip":
@@ -114,6 +116,7 @@ def check_settings(s:TrainSettings):
         v = getattr(s, k)
         if v is not None and v < 1: raise TecoaError(f"{k} must be a positive integer, got {v}.")
     if s.lr <= 0: raise TecoaError(f"lr must be positive, got {s.lr:g}.")
+    if s.wise is not None and not 0 <= s.wise <= 1: raise TecoaError(f"wise must be in [0, 1] (the trained weights' share), got {s.wise:g}.")
 
 def build_run(s:TrainSettings):
     "(classifier, adapter, loss, training data, attack) of the settings `s`; the adapter is applied to the classifier."
@@ -135,6 +138,7 @@ def build_run(s:TrainSettings):
 
 # %% ../nbs/16_train_cli.ipynb #178e4065
 RUN_JSON = "run.json"
+WISE_TRAINED_NAME = "adapter_trained.pt"
 
 def train_run(s:TrainSettings, out:str|Path, resume:bool=False, progress:bool=True) -> dict:
     "Train the run of settings `s` into folder `out` (last.pt, adapter.pt, run.json); returns the run record."
@@ -143,6 +147,7 @@ def train_run(s:TrainSettings, out:str|Path, resume:bool=False, progress:bool=Tr
     if (out/CKPT_NAME).exists() and not resume:
         raise TecoaError(f"{out} already holds a training run; pass --resume to continue it or another --out for a new run.")
     clf, adapter, loss, data, attack = build_run(s)
+    theta0 = adapter.state_dict() if s.wise is not None else None       # the original weights, for WiSE-FT
     started = time.strftime("%Y-%m-%dT%H:%M:%S%z")
     res = train(clf, adapter, loss, data, attack=attack, steps=s.steps, epochs=s.epochs if s.steps is None else None,
                 batch_size=s.batch_size, optimizer=s.optimizer, lr=s.lr, momentum=s.momentum, weight_decay=s.weight_decay,
@@ -154,7 +159,13 @@ def train_run(s:TrainSettings, out:str|Path, resume:bool=False, progress:bool=Tr
            "seconds": round(res.seconds, 3), "examples_per_sec": round(res.examples_per_sec, 2)},
            "final": res.final, "history": res.history, "adapter_file": ADAPTER_NAME,
            "versions": package_versions(), "commit": git_commit()}
-    if rank == 0: atomic_write_json(out/RUN_JSON, rec)
+    if rank == 0:
+        if s.wise is not None:                     # WiSE-FT: the averaged weights are the run's adapter; the trained ones are kept
+            ck = torch_load(out/ADAPTER_NAME)
+            atomic_torch_save(ck, out/WISE_TRAINED_NAME)
+            atomic_torch_save({**ck, "adapter": weight_average(ck["adapter"], theta0, s.wise), "wise": s.wise}, out/ADAPTER_NAME)
+            rec["wise"] = {"w": s.wise, "trained_adapter_file": WISE_TRAINED_NAME}
+        atomic_write_json(out/RUN_JSON, rec)
     return rec
 
 # %% ../nbs/16_train_cli.ipynb #9b3dbe0f
