@@ -26,7 +26,8 @@ from .sanity import table_flags
 # %% auto #0
 __all__ = ['MINI_STEPS', 'AGFT_MINI_GRID', 'WISE_W', 'METHODS', 'SWEEP_METHOD', 'StudyConfig', 'study_config', 'base_bundle',
            'fresh_classifier', 'Method', 'method', 'get_method', 'adaptation_data', 'family_lr', 'select_lr',
-           'select_kw', 'adapt', 'attacks_at', 'concat_tables', 'compare', 'write_study']
+           'select_kw', 'adapt', 'attacks_at', 'concat_tables', 'compare', 'write_study', 'unseen_val_data',
+           'transfer_val']
 
 # %% ../nbs/09_study.ipynb #9be26216
 @dataclass
@@ -57,6 +58,7 @@ class StudyConfig:
     weight_decay: float = 0.
     warmup_steps: int = 0
     lr_grid: dict = field(default_factory=dict)     # {'ft': [...], 'vp': [...]}: lr of a family picked on the val split (`select_lr`)
+    transfer_classes: int|None = None   # `transfer_val`: adapt on this many classes, measure on the val images of the rest
     kw_grid: dict = field(default_factory=dict)     # {method: {loss setting: value or [values]}}: a loss's settings picked on the val split (`select_kw`)
     select: str = "last"            # adapted model kept: 'last' step, or best robust accuracy on the val split ('val')
     n_val: int|None = None          # val examples used for selection (seeded subset; None: the whole split)
@@ -95,7 +97,7 @@ def _profiles() -> dict:
                       eps=world.MINI_EPS, eval_steps=2, eps_sweep=[0, world.MINI_EPS, 2 * world.MINI_EPS],
                       strong_attacks=["pgd3", "cw3"], n_eval=16, n_eval_strong=8, eval_batch=16,
                       steps=2, batch_size=16, optimizer="adamw", ft_lr=5e-5, vp_lr=1e-3, head_lr=1e-2, padding=2, n_tokens=2,
-                      kw_grid={"AGFT-FT": {"scale": None, "ratio": [0.5, 1.0]}},
+                      kw_grid={"AGFT-FT": {"scale": None, "ratio": [0.5, 1.0]}}, transfer_classes=64,
                       pretrain=dict(profile="smoke")),
         "mini": dict(profile="mini", model="tinyclip", pretrained=None, adapt=world.ADAPT_NAME,
                      suite=[world.ADAPT_NAME] + zs, eps=world.MINI_EPS, eval_steps=10,
@@ -104,7 +106,7 @@ def _profiles() -> dict:
                      steps=MINI_STEPS, batch_size=64, optimizer="adamw", warmup_steps=MINI_STEPS // 20,
                      lr_grid={"ft": [2e-3, 4e-3, 8e-3], "vp": [3.33e-2, 1e-1, 3e-1]}, select="val", n_val=256,
                      ft_lr=2e-3, vp_lr=3e-1, head_lr=1e-2, padding=3, n_tokens=8, token_init="zeros",
-                     kw_grid={"AGFT-FT": AGFT_MINI_GRID},
+                     kw_grid={"AGFT-FT": AGFT_MINI_GRID}, transfer_classes=64,
                      pretrain=dict(profile="mini")),
         "paper": dict(profile="paper", model="ViT-B-32", pretrained="openai", adapt="imagenet", suite=list(PAPER_SUITE_NAMES),
                       eps=1/255, eval_steps=100, eps_sweep=[0, 1/255, 2/255, 4/255], strong_attacks=["pgd10", "pgd100", "cw100", "aa"],
@@ -440,3 +442,31 @@ def write_study(result_path:str|Path|None, cfg:StudyConfig, study:str, table:pd.
     "Write a study's result JSON (no-op when `result_path` is None, e.g. when the notebook is run by hand)."
     if result_path is None: return None
     return write_result(result_path, params={"study": study, **cfg.describe()}, table=table, extra=extra)
+
+# %% ../nbs/09_study.ipynb #a21b9a84
+def unseen_val_data(cfg:StudyConfig, n_classes:int):
+    "The adaptation set's val images of classes `n_classes`.. (a seeded `cfg.n_val` of them), relabelled from 0."
+    ds = load_dataset(cfg.adapt, "val")
+    labels = ds.labels if isinstance(ds, TensorImageDataset) else torch.tensor([ds[i][1] for i in range(len(ds))])
+    idx = torch.nonzero(labels >= n_classes).flatten()
+    if len(idx) == 0: raise TecoaError(f"{cfg.adapt}'s val split has no images of classes {n_classes} and above; pass n_classes below its {len(get_dataset(cfg.adapt).classnames)} classes.")
+    if cfg.n_val is not None and cfg.n_val < len(idx):
+        g = torch.Generator().manual_seed(cfg.seed + 29); idx = idx[torch.randperm(len(idx), generator=g)[:cfg.n_val]].sort().values
+    if isinstance(ds, TensorImageDataset): return TensorImageDataset(ds.images[idx], ds.labels[idx] - n_classes)
+    return [(ds[i][0], ds[i][1] - n_classes) for i in idx.tolist()]
+
+def transfer_val(cfg:StudyConfig, m:str|Method, n_classes:int|None=None, progress:bool=False) -> dict:
+    "Adapt `m` on the first `n_classes` adaptation classes (default `cfg.transfer_classes`), then its clean and robust accuracy (headline attack) on the val images of the other classes, zero-shot among them."
+    n_classes = n_classes or cfg.transfer_classes
+    if not n_classes: raise TecoaError(f"The {cfg.profile!r} profile sets no transfer_classes; pass n_classes=k (adapt on the first k classes).")
+    from tecoa_nb.train import validate
+    m = get_method(m)
+    clf, info = adapt(cfg, m, n_classes=n_classes, progress=progress)
+    names = get_dataset(cfg.adapt).classnames
+    clf.set_classes(clf.embed_classes(names[n_classes:], get_dataset(cfg.adapt).templates))
+    data = unseen_val_data(cfg, n_classes)
+    r = validate(clf, "tecoa", data, attack=cfg.eval_attack, batch_size=cfg.eval_batch, seed=cfg.seed)
+    ys = data.labels if isinstance(data, TensorImageDataset) else torch.tensor([y for _, y in data])
+    return {"method": m.name, "adapted_classes": n_classes, "unseen_classes": len(names) - n_classes, "n": r["n"],
+            "clean": 100 * r["clean_acc"], "robust": 100 * r["robust_acc"], "chance": 100 * float(ys.bincount().max()) / len(ys),
+            "attack": cfg.eval_attack.describe(), "key": info.get("key"), "loss_kw": m.kw("loss_kw"), "wise": m.wise}

@@ -30,6 +30,12 @@ def test_smoke_study_end_to_end(tmp_path):
     assert [int(c["#"]) for c in claims] == list(range(1, 9))
     assert {c["verdict"] for c in claims} <= {"holds", "does not hold", "not measured"}
     assert (tmp_path/"figures"/"main_results.png").stat().st_size > 1000
+    own = list(csv.DictReader(open(tmp_path/"figures"/"own_method.csv")))        # every candidate and rival, held out, with its val-only search numbers
+    ex = json.loads((tmp_path/"runs"/"own_method.json").read_text())["extra"]
+    assert {r["method"] for r in own} == {"CLIP", *ex["rivals"], *ex["candidates"]} and ex["ours"] in ex["candidates"]
+    assert sum(r["role"] == "ours" for r in own) == 1 and all(r["transfer-val robust"] for r in own if r["role"] != "base")
+    verdict = list(csv.DictReader(open(tmp_path/"figures"/"own_method_verdict.csv")))
+    assert [v["part"] for v in verdict] == ["robust", "clean", "overall"] and {v["verdict"] for v in verdict} <= {"met", "not met"}
     # a second pass finds every run up to date
     rows = reproduce("smoke", root=ROOT, out_dir=tmp_path/"runs", figures_dir=tmp_path/"figures", dry_run=True, echo=lines.append)
     assert all(r["status"] == "up to date" for r in rows)

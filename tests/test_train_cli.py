@@ -3,6 +3,7 @@ import json, os, signal, subprocess, sys, time
 from pathlib import Path
 import torch, yaml
 from tecoa_nb.world import ADAPT_NAME
+ROOT = Path(__file__).resolve().parents[1]
 
 SMOKE = dict(model="tinyclip", tinyclip_profile="smoke", dataset=ADAPT_NAME + "-smoke", attack="pgd2", eps="4/255", alpha="4/255",
              epochs=None, batch_size=16, optimizer="sgd", lr=1e-2, warmup_steps=2, seed=3)
@@ -74,3 +75,11 @@ def test_train_reference_losses_tga_zsr_agft(tmp_path, loss):
     assert rec["steps"] == 2 and rec["settings"]["loss"] == loss and len(rec["history"]) == 2
     assert all(h["loss"] == h["loss"] and abs(h["loss"]) < float("inf") for h in rec["history"])   # finite, not NaN
     assert (out/"adapter.pt").exists() and (out/"last.pt").exists() and f"with {loss}" in r.stdout
+
+@pytest.mark.parametrize("path", sorted((ROOT/"configs").glob("*.yaml")), ids=lambda p: p.stem)
+def test_shipped_configs_are_valid(path):
+    "Every config file in configs/ names known settings, a known loss, adapter, attack and dataset (checked before any load)."
+    from tecoa_nb.train_cli import train_settings, check_settings
+    s = train_settings(path)
+    check_settings(s)
+    assert s.loss in path.stem or s.loss == "tecoa"
