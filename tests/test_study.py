@@ -36,6 +36,8 @@ def test_smoke_study_end_to_end(tmp_path):
     assert sum(r["role"] == "ours" for r in own) == 1 and all(r["transfer-val robust"] for r in own if r["role"] != "base")
     verdict = list(csv.DictReader(open(tmp_path/"figures"/"own_method_verdict.csv")))
     assert [v["part"] for v in verdict] == ["robust", "clean", "overall"] and {v["verdict"] for v in verdict} <= {"met", "not met"}
+    per = [r["dataset"] for r in csv.DictReader(open(tmp_path/"figures"/"own_method_per_dataset.csv"))]   # the verdict's numbers per dataset
+    assert per[-1].startswith("mean without ") and len(per) == len({row["dataset"] for row in json.loads((tmp_path/"runs"/"own_method.json").read_text())["rows"]}) - 1 + 2
     # a second pass finds every run up to date
     rows = reproduce("smoke", root=ROOT, out_dir=tmp_path/"runs", figures_dir=tmp_path/"figures", dry_run=True, echo=lines.append)
     assert all(r["status"] == "up to date" for r in rows)
