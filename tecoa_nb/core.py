@@ -14,9 +14,10 @@ import numpy as np
 import torch
 
 # %% auto #0
-__all__ = ['TecoaError', 'did_you_mean', 'seed_everything', 'make_generator', 'get_device', 'amp_dtype', 'tecoa_home',
-           'atomic_path', 'atomic_write_text', 'atomic_write_json', 'read_json', 'atomic_torch_save', 'torch_load',
-           'package_versions', 'git_commit', 'KVLogger', 'get_logger', 'Timer']
+__all__ = ['KERNEL_ISA_FLAGS', 'KERNEL_SWITCHES', 'KERNEL_KEYS', 'TecoaError', 'did_you_mean', 'seed_everything',
+           'make_generator', 'get_device', 'amp_dtype', 'tecoa_home', 'atomic_path', 'atomic_write_text',
+           'atomic_write_json', 'read_json', 'atomic_torch_save', 'torch_load', 'package_versions', 'git_commit',
+           'kernel_env', 'kernels_differ', 'KVLogger', 'get_logger', 'Timer']
 
 # %% ../nbs/00_core.ipynb #a375f190
 class TecoaError(ValueError):
@@ -123,13 +124,14 @@ def torch_load(path:str|Path, map_location="cpu") -> Any:
 
 # %% ../nbs/00_core.ipynb #f913c94b
 def package_versions(names=("tecoa_nb", "torch", "torchvision", "open_clip_torch", "numpy", "pyautoattack", "papermill")) -> dict:
-    "Installed versions of `names` (None where absent), plus Python and the platform."
+    "Installed versions of `names` (None where absent), plus Python, the platform and the CPU kernels (`kernel_env`)."
     from importlib.metadata import version, PackageNotFoundError
     out = {}
     for n in names:
         try: out[n] = version(n)
         except PackageNotFoundError: out[n] = None
     out["python"] = platform.python_version(); out["platform"] = platform.platform()
+    out["kernels"] = kernel_env()      # where a bitwise claim about this run applies (below)
     return out
 
 def git_commit(path:str|Path|None=None) -> str|None:
@@ -141,6 +143,45 @@ def git_commit(path:str|Path|None=None) -> str|None:
         dirty = subprocess.run(["git", "status", "--porcelain", "--untracked-files=no"], cwd=path, capture_output=True, text=True, timeout=10)
         return sha.stdout.strip() + ("+dirty" if dirty.stdout.strip() else "")
     except (OSError, subprocess.TimeoutExpired): return None
+
+# %% ../nbs/00_core.ipynb #acf224e7
+KERNEL_ISA_FLAGS = ("avx", "avx2", "fma", "f16c", "avx512f", "avx512dq", "avx512bw", "avx512vl", "avx512_vnni", "avx512_bf16",
+                    "avx512_fp16", "avx_vnni", "amx_tile", "amx_bf16", "amx_int8")       # the flags MKL, oneDNN and ATen dispatch on
+KERNEL_SWITCHES = ("MKL_CBWR", "MKL_ENABLE_INSTRUCTIONS", "MKL_DEBUG_CPU_TYPE", "ONEDNN_MAX_CPU_ISA", "DNNL_MAX_CPU_ISA",
+                   "ONEDNN_DEFAULT_FPMATH_MODE", "ATEN_CPU_CAPABILITY")              # environment variables that override them
+KERNEL_KEYS = ("torch", "mkl", "onednn", "aten_capability", "mkldnn", "machine", "cpu_vendor", "cpu_family_model", "isa", "switches")
+
+def _cpuinfo() -> dict:
+    "The first processor's fields of /proc/cpuinfo (Linux); {} where there is none."
+    try: text = Path("/proc/cpuinfo").read_text()
+    except OSError: return {}
+    out = {}
+    for line in text.split("\n\n")[0].splitlines():
+        k, _, v = line.partition(":"); out[k.strip()] = v.strip()
+    return out
+
+def _kernel_libraries() -> dict:
+    "The MKL and oneDNN versions torch was built with (from `torch.__config__.show()`)."
+    import re
+    cfg = torch.__config__.show()
+    mkl, dnn = re.search(r"Math Kernel Library Version ([\w.]+)", cfg), re.search(r"MKL-DNN v([\w.]+)", cfg)
+    return {"mkl": mkl and mkl.group(1), "onednn": dnn and dnn.group(1)}
+
+def kernel_env() -> dict:
+    "What a CPU run's bits depend on besides the code, its settings, seed and threads: torch and its kernel libraries, the paths they pick, and the CPU they pick them on."
+    ci = _cpuinfo(); flags = set(ci.get("flags", "").split())
+    return {"torch": torch.__version__, **_kernel_libraries(), "aten_capability": torch.backends.cpu.get_cpu_capability(),
+            "mkldnn": bool(torch.backends.mkldnn.enabled), "machine": platform.machine(),
+            "cpu_vendor": ci.get("vendor_id"), "cpu_family_model": f"{ci['cpu family']}/{ci['model']}" if "cpu family" in ci else None,
+            "cpu_model_name": ci.get("model name") or platform.processor() or None,
+            "isa": sorted(f for f in KERNEL_ISA_FLAGS if f in flags) if ci else None,
+            "switches": {k: os.environ[k] for k in KERNEL_SWITCHES if k in os.environ}}
+
+def kernels_differ(recorded:dict|None, here:dict|None=None) -> list[str]:
+    "The fields of `kernel_env()` in which `recorded` differs from `here` (default: this process), as 'field: recorded -> here'; [] where a bitwise claim applies."
+    here = kernel_env() if here is None else here
+    if not recorded: return ["kernels: not recorded"]
+    return [f"{k}: {recorded.get(k)!r} -> {here.get(k)!r}" for k in KERNEL_KEYS if recorded.get(k) != here.get(k)]
 
 # %% ../nbs/00_core.ipynb #da890c1a
 class _KVFormatter(logging.Formatter):

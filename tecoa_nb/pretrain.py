@@ -13,7 +13,7 @@ import numpy as np
 import torch
 import torch.nn.functional as F
 from .core import TecoaError, seed_everything, tecoa_home, atomic_path, atomic_write_json, read_json
-from .core import get_logger, package_versions, Timer
+from .core import get_logger, package_versions, Timer, kernel_env, kernels_differ
 from .world import pretrain_batches, world_fingerprint, world_profile, WORLD_PROFILES
 import tecoa_nb
 
@@ -21,7 +21,7 @@ import tecoa_nb
 __all__ = ['PRETRAIN_PROFILES', 'WEIGHTS_DIR', 'SHIP_FORMAT', 'STATE_HASH_RECIPE', 'init_tinyclip', 'train_tinyclip',
            'tinyclip_settings', 'tinyclip_key', 'file_sha256', 'state_sha256', 'seeded_init_state', 'compact_state',
            'expand_state', 'shipped_state', 'shipped_tinyclip', 'pretrain_tinyclip', 'load_tinyclip',
-           'write_shipped_tinyclip', 'ship_tinyclip']
+           'write_shipped_tinyclip', 'ship_tinyclip', 'shipped_comparison']
 
 # %% ../nbs/02a_pretrain.ipynb #65d307cd
 _log = get_logger("tecoa_nb.pretrain")
@@ -217,7 +217,13 @@ def _shipped(settings:dict, weights_dir:str|Path|None=None, profile:str|None=Non
     regen = rec.get("reproducible", {}).get("regenerate") or _regen_call(settings, profile or rec.get("profile"))
     todo = f"delete {pt.name} and {js.name} from {wd} to pretrain here instead, or regenerate them with {regen}."
     if why.startswith("init: "):
-        r = rec.get("reproducible", {})
+        r = rec.get("reproducible", {}); differ = kernels_differ(r.get("kernels"))
+        if differ:          # another CPU's random-number kernels: the rows cannot be completed here, so pretrain instead
+            import warnings
+            warnings.warn(f"The shipped TinyCLIP weights {pt.name} cannot be rebuilt on this CPU, whose kernels draw another seeded "
+                          f"initialisation ({why[6:]}; {'; '.join(differ)}), so TinyCLIP is pretrained here instead and its results "
+                          f"agree with the shipped ones within statistical noise, not bit for bit.", stacklevel=3)
+            return None
         raise TecoaError(f"The shipped TinyCLIP weights {pt} store only the rows pretraining changed, and the seeded initialisation "
                          f"they complete ({why[6:]} of {settings['model']}, seed {settings['seed']}) does not come back bitwise on torch "
                          f"{torch.__version__} ({torch.backends.cpu.get_cpu_capability()}; recorded: torch {r.get('torch')}, "
@@ -247,7 +253,7 @@ def _reproducible(settings:dict) -> dict:
     "What the bits of pretraining depend on beyond the code and the settings' values."
     return {"seed": settings["seed"], "device": settings["device"], "threads": settings["threads"],
             "deterministic_algorithms": torch.are_deterministic_algorithms_enabled(), "torch": torch.__version__,
-            "cpu_capability": torch.backends.cpu.get_cpu_capability(), "machine": platform.machine()}
+            "cpu_capability": torch.backends.cpu.get_cpu_capability(), "machine": platform.machine(), "kernels": kernel_env()}
 
 def _cached_meta(d:Path) -> dict|None:
     try: return read_json(d/"meta.json") if (d/"model.pt").exists() else None
@@ -306,6 +312,9 @@ def write_shipped_tinyclip(state_dict:dict, meta:dict, weights_dir:str|Path|None
         except (ValueError, OSError): old = {}
         if (old.get("format") == SHIP_FORMAT and old.get("state_sha256") == digest and old.get("sha256") == file_sha256(pt)
                 and old.get("settings") == _jsonable(st)):
+            kern = meta.get("reproducible", {}).get("kernels")
+            if kern and not old.get("reproducible", {}).get("kernels"):     # a record from before kernels were recorded
+                atomic_write_json(js, {**old, "reproducible": {**old["reproducible"], "kernels": kern}}); js.chmod(0o644)
             if progress: _log.info("tinyclip shipped weights unchanged (bitwise equal)", path=str(pt))
             return pt
     init = seeded_init_state(st)
@@ -331,3 +340,13 @@ def ship_tinyclip(model:str|None=None, profile:str|None=None, *, force:bool=Fals
     meta = read_json(path.parent/"meta.json")
     return write_shipped_tinyclip(torch.load(path, map_location="cpu", weights_only=True)["state_dict"],
                                   {**meta, "profile": meta.get("profile") or world_profile(profile)}, weights_dir, progress)
+
+# %% ../nbs/02a_pretrain.ipynb #e871df92
+def shipped_comparison(state_dict:dict, settings:dict, weights_dir:str|Path|None=None) -> dict:
+    "How `state_dict`, pretrained here with `settings`, compares with the shipped weights: bitwise or not, the largest |difference|, and whether the bitwise claim applies here."
+    wd = Path(weights_dir or WEIGHTS_DIR); rec = read_json(wd/f"{tinyclip_key(settings)}.json")
+    old = shipped_state(settings, wd)                        # None where this CPU cannot rebuild the shipped file
+    differ = kernels_differ(rec.get("reproducible", {}).get("kernels"))
+    dist = None if old is None else max(float((state_dict[k].double() - old[k].double()).abs().max()) for k in old)
+    return {"bitwise": state_sha256(state_dict) == rec["state_sha256"], "claim_applies": not differ,
+            "kernels_differ": differ, "max_abs_diff": dist}
