@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# One short GPU check of issue 10's targets: the `tecoa bench` table for ViT-B/32 at batch 256 and ViT-L/14 on CUDA.
+# One short GPU check of the bench targets below: the `tecoa bench` table for ViT-B/32 at batch 256 and ViT-L/14 on CUDA.
 # Run from the repository root with the package installed (pip install -e .); writes bench/gpu/*.json and bench/gpu/table.md.
 # Targets (ViT-B/32, batch 256, K=2): S/((K+1)T) <= 1.3 and >= 2000 img/s for the TeCoA step.
 set -euo pipefail

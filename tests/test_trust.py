@@ -120,7 +120,7 @@ def test_cli_reproduce_exit_status_on_failure(tmp_path):
 
 
 def test_results_do_not_depend_on_the_batch_size():
-    """DESIGN invariant 8: PGD's and CW's random starts are keyed by example index, so two batch sizes give the same counts.
+    """Invariant 8 in docs/design.md: PGD's and CW's random starts are keyed by example index, so two batch sizes give the same counts.
     The attacks here are mostly their random start (one tiny step, no keep-best), so the counts move with the draws:
     with starts drawn by position in the batch, the two batch sizes give different counts on these datasets."""
     import torch
