@@ -258,6 +258,7 @@ def _evaluate_cmd(args):
         md, csv = write_leaderboard(args.summarize)
         print(md.read_text()); print(f"wrote {md} and {csv}"); return 0
     if not args.model: raise TecoaError("Pass --model (an open_clip name, hf-hub:…, a folder or tinyclip), or --summarize FOLDER.")
+    from tecoa_nb.models import check_model_name; check_model_name(args.model)   # a misspelt name fails first, with the closest names
     suite, proto = resolve_suite(args.suite)
     attacks = [a.strip() for a in (args.attacks or ",".join(proto.attacks if proto else ("clean", "pgd100"))).split(",") if a.strip()]
     eps = parse_eps(args.eps) if args.eps else list(proto.eps) if proto else [1/255]

@@ -19,7 +19,8 @@ from .core import TecoaError, did_you_mean, tecoa_home, atomic_torch_save, atomi
 # %% auto #0
 __all__ = ['TINY_CONFIGS', 'WEIGHT_FILES', 'register_tiny_configs', 'ClipBundle', 'load_clip', 'text_fingerprint',
            'encode_classes', 'class_embeddings', 'ZeroShotClassifier', 'zero_shot_classifier', 'read_checkpoint',
-           'checkpoint_format', 'check_complete', 'load_checkpoint_into', 'official_prompts', 'resolve_model_dir']
+           'checkpoint_format', 'check_complete', 'load_checkpoint_into', 'official_prompts', 'resolve_model_dir',
+           'check_model_name']
 
 # %% ../nbs/03_models.ipynb #6ad2bd0e
 TINY_CONFIGS = {
@@ -368,3 +369,11 @@ def resolve_model_dir(name:str, cache_dir:str|Path|None=None, offline:bool|None=
         raise TecoaError(f"{folder} has no open_clip_config.json; pass an open_clip model folder (open_clip_config.json + open_clip_pytorch_model.bin).")
     _weights_file(folder)   # fails with one sentence when the weights are missing
     return f"local-dir:{folder}"
+
+# %% ../nbs/03_models.ipynb #7baea635
+def check_model_name(name:str, also:Sequence[str]=("tinyclip",)) -> str:
+    "`name` when a loader takes it (one of `also`, an open_clip or tiny config name, `hf-hub:`/`local-dir:` or a folder); else one sentence with the closest known names."
+    register_tiny_configs()
+    if name in also or name.startswith(("hf-hub:", "local-dir:")) or name in open_clip.list_models() or Path(name).expanduser().is_dir(): return name
+    raise TecoaError(f"Unknown model {name!r}{did_you_mean(name, [*also, *TINY_CONFIGS, *open_clip.list_models()])}; use "
+                     f"{', '.join(map(repr, also))}, an open_clip name (open_clip.list_models()), 'hf-hub:org/repo', 'local-dir:FOLDER' or a folder.")

@@ -6,7 +6,7 @@ Docs: https://tecoa-nb.github.io/tecoa_nb/train.html.md"""
 
 # %% ../nbs/07_train.ipynb #e0e16c08
 from __future__ import annotations
-import os, math, random, functools, copy, inspect
+import os, math, random, functools, copy, inspect, contextlib
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -25,8 +25,8 @@ from .adapters import make_adapter
 # %% auto #0
 __all__ = ['SCHEDULES', 'PAPER_TRAIN_ATTACK', 'CKPT_NAME', 'ADAPTER_NAME', 'lr_factor', 'epoch_batches', 'steps_per_epoch',
            'step_batches', 'iter_batches', 'train_mode', 'as_attack', 'adversarial_batch', 'dist_info', 'validate',
-           'init_distributed', 'DDPLoss', 'describe_adapter', 'load_adapter_checkpoint', 'TrainResult', 'train_step',
-           'train']
+           'init_distributed', 'DDPLoss', 'describe_adapter', 'load_adapter_checkpoint', 'as_percent', 'TrainResult',
+           'train_step', 'train']
 
 # %% ../nbs/07_train.ipynb #62651bf8
 SCHEDULES = ("cosine", "constant")
@@ -234,11 +234,16 @@ def load_adapter_checkpoint(adapter, path:str|Path) -> dict:
     adapter.load_state_dict(ck["adapter"])
     return {k: v for k, v in ck.items() if k not in ("adapter", "optimizer", "scheduler", "scaler", "rng", "best")}
 
+# %% ../nbs/07_train.ipynb #de873ff9
+def as_percent(rec:dict) -> dict:
+    "`rec` with each accuracy (`*_acc`, a fraction) as a percentage under `*_acc_%`; other entries as they are."
+    return {(k + "_%" if k.endswith("_acc") else k): (100 * v if k.endswith("_acc") and v is not None else v) for k, v in rec.items()}
+
 # %% ../nbs/07_train.ipynb #4c217f48
 @dataclass
 class TrainResult:
     "What `train` returns; the classifier and adapter are trained in place (holding the selected state)."
-    history: list[dict]                   # per optimiser step: step, lr, loss, robust_acc (batch, on x_adv), clean_acc (optional)
+    history: list[dict]                   # per optimiser step: step, lr, loss, robust_acc (batch, on x_adv), clean_acc (optional); accuracies as fractions
     steps: int                            # optimiser steps done in total (resumed runs included)
     seconds: float                        # wall-clock seconds of this call
     examples_per_sec: float               # training examples (all ranks) per second in this call
@@ -335,8 +340,8 @@ def train(clf:nn.Module,                       # a `ZeroShotClassifier` over the
           clean_acc:bool=False,                 # also record clean batch accuracy (one extra forward per step)
           drop_last:bool=True,                  # drop each epoch's incomplete last batch
           num_workers:int=0,                    # DataLoader workers (datasets without a `.batch` fast path)
-          progress:bool=True,                   # tqdm bar with loss and robust batch accuracy
-          log_every:int|None=None,              # also log a line every this many steps
+          progress:bool=True,                   # tqdm bar with loss and robust batch accuracy (in %)
+          log_every:int|None=None,              # also log a line every this many steps (accuracies in %)
          ) -> TrainResult:
     "Adversarially train `adapter` on `clf` with `loss` on `dataset`; the classifier comes back trained, in eval mode."
     # -- settings --------------------------------------------------------------------------------------------------
@@ -404,7 +409,7 @@ def train(clf:nn.Module,                       # a `ZeroShotClassifier` over the
     start = step
     train_mode(clf)
     bar = tqdm(total=total, initial=step, desc="train", disable=not progress or rank != 0, dynamic_ncols=True)
-    with Timer() as timer:
+    with Timer() as timer, contextlib.closing(bar):      # an interrupted run leaves a finished bar line, not half of one
         for x, y in iter_batches(dataset, batch_size, seed, start=step, stop=total, drop_last=drop_last, rank=rank, world_size=world,
                                  num_workers=num_workers, pin_memory=device.type == "cuda"):
             x, y = x.to(device, non_blocking=True), y.to(device, non_blocking=True)
@@ -419,8 +424,8 @@ def train(clf:nn.Module,                       # a `ZeroShotClassifier` over the
                 val_history.append(v); train_mode(clf)
                 if select == "val" and v["robust_acc"] > best["robust_acc"]: best = {"step": step, "robust_acc": v["robust_acc"], "state": _cpu(adapter.state_dict())}
             if ckpt_dir is not None and ((ckpt_every and step % ckpt_every == 0) or step == total): save_checkpoint()
-            bar.set_postfix(loss=f"{rec['loss']:.3f}", rob=f"{rec['robust_acc']:.2f}", refresh=False); bar.update(1)
-            if log_every and rank == 0 and (step % log_every == 0 or step == total): log.info("step", **rec)
+            bar.set_postfix(loss=f"{rec['loss']:.3f}", rob=f"{100 * rec['robust_acc']:.1f}%", refresh=False); bar.update(1)
+            if log_every and rank == 0 and (step % log_every == 0 or step == total): log.info("step", **as_percent(rec))
     bar.close(); del step_loss          # DDP's gradient hooks go with it
     clf.eval()
     # -- selection and the adapter file ----------------------------------------------------------------------------

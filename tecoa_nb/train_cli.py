@@ -6,57 +6,66 @@ Docs: https://tecoa-nb.github.io/tecoa_nb/train_cli.html.md"""
 
 # %% ../nbs/16_train_cli.ipynb #e9adec9f
 from __future__ import annotations
-import argparse, json, math, os, time
+import argparse, json, math, os, shlex, sys, tempfile, time
 from dataclasses import dataclass, field, asdict, fields
 from fractions import Fraction
 from pathlib import Path
 import torch
 import yaml
-from .core import TecoaError, get_device, package_versions, git_commit, atomic_write_json, read_json, torch_load, atomic_torch_save
+from .core import TecoaError, get_device, package_versions, git_commit, atomic_write_json, read_json, torch_load, atomic_torch_save, get_logger
 from .data import get_dataset, load_dataset, seeded_subset
 from .attacks import parse_attack
 from .adapters import make_adapter, ADAPTERS, weight_average
 from .losses import make_loss, frozen_copy, LOSSES
-from .models import load_clip, ZeroShotClassifier
-from .train import train, init_distributed, dist_info, CKPT_NAME, ADAPTER_NAME
+from .models import load_clip, ZeroShotClassifier, check_model_name, read_checkpoint, checkpoint_format, load_checkpoint_into
+from .train import train, init_distributed, dist_info, as_percent, CKPT_NAME, ADAPTER_NAME
 
 # %% auto #0
-__all__ = ['REFERENCE_LOSSES', 'RUN_JSON', 'WISE_TRAINED_NAME', 'TrainSettings', 'train_settings', 'check_settings', 'build_run',
-           'train_run']
+__all__ = ['REFERENCE_LOSSES', 'RUN_JSON', 'WISE_TRAINED_NAME', 'TrainSettings', 'setting_help', 'train_settings',
+           'check_settings', 'build_run', 'train_run']
 
 # %% ../nbs/16_train_cli.ipynb #e43dc9d5
 @dataclass
 class TrainSettings:
-    "Every setting of one `tecoa train` run (defaults: the paper's TeCoA finetuning)."
-    model: str = "ViT-B-32"             # open_clip model name, or 'tinyclip' (the study's pretrained TinyCLIP)
-    pretrained: str|None = "openai"     # open_clip tag or weights file; None: random init
-    checkpoint: str|None = None         # weights to load on top (a file)
+    "Every setting of one `tecoa train` run (defaults: the paper's TeCoA finetuning); each trailing comment is its option's help."
+    model: str = "ViT-B-32"             # open_clip model name, hf-hub:org/repo, a folder, or 'tinyclip' (the study's pretrained TinyCLIP)
+    pretrained: str|None = "openai"     # open_clip tag or weights file; None: random init (not used by tinyclip)
+    checkpoint: str|None = None         # model weights loaded on top: a state-dict file, an official TeCoA file or an open_clip folder
     tinyclip_profile: str = "mini"      # world the TinyCLIP is pretrained on ('smoke' or 'mini')
     dataset: str = "imagenet"           # adaptation dataset (a registry name); its train split, classes and templates
-    n_train: int|None = None            # a seeded subset of this many training examples
-    adapter: str = "finetune"           # finetune, partial, padding, patch, tokens, padding+tokens, linear_head
-    adapter_kw: dict = field(default_factory=dict)
+    n_train: int|None = None            # a seeded subset of this many training examples (None: all)
+    adapter: str = "finetune"           # what trains: finetune, partial, padding, patch, tokens, padding+tokens, linear_head
+    adapter_kw: dict = field(default_factory=dict)   # the adapter's own settings (JSON on the command line)
     loss: str = "tecoa"                 # tecoa, onehot, contrastive, tecoa_pseudo, fare, pmg_aft, trades, tga_zsr, agft, tecoa_anchor
-    loss_kw: dict = field(default_factory=dict)
+    loss_kw: dict = field(default_factory=dict)      # the loss's own settings (JSON on the command line)
     attack: str = "pgd2"                # training attack: 'pgdK', 'fgsm' or 'clean'
     eps: float = 1/255                  # its radius (pixel units, L∞ unless the attack says l2)
     alpha: float|None = 1/255           # its step (None: the library's default for ε and K)
-    random_start: bool = True
-    steps: int|None = None              # optimiser steps ... (None: `epochs`)
-    epochs: int|None = 10               # ... or epochs
+    random_start: bool = True           # start the attack at a random point of the ε-ball
+    steps: int|None = None              # optimiser steps to train; when given, epochs is not used
+    epochs: int|None = 10               # epochs to train when steps is not given
     batch_size: int = 256               # global batch (split over DDP processes)
-    optimizer: str = "sgd"
-    lr: float = 1e-5
-    momentum: float = 0.9
-    weight_decay: float = 0.
-    warmup_steps: int = 1000
-    schedule: str = "cosine"
+    optimizer: str = "sgd"              # 'sgd' (with momentum) or 'adamw'
+    lr: float = 1e-5                    # base learning rate
+    momentum: float = 0.9               # SGD momentum
+    weight_decay: float = 0.            # the optimiser's weight decay
+    warmup_steps: int = 1000            # linear warm-up steps of the learning rate
+    schedule: str = "cosine"            # after warm-up: 'cosine' to 0, or 'constant'
     amp: str|None = None                # None: bf16 autocast on CUDA, none on CPU; or 'bf16', 'fp16', 'fp32'
-    grad_clip: float|None = None
+    grad_clip: float|None = None        # clip the gradient norm to this (None: no clipping)
     ckpt_every: int|None = 500          # write last.pt every this many steps (and at the end)
     wise: float|None = None             # WiSE-FT: adapter.pt holds w·θ + (1 − w)·θ₀ (the trained state stays in adapter_trained.pt)
-    seed: int = 0
+    seed: int = 0                       # the run is a pure function of its settings and this seed
     device: str|None = None             # None: CUDA when present (each DDP process its LOCAL_RANK GPU), else CPU
+
+def setting_help() -> dict[str, str]:
+    "Each setting's trailing comment in the source of `TrainSettings`: the one place its help is written."
+    import ast, importlib.util, io, tokenize
+    try: src = Path(importlib.util.find_spec("tecoa_nb.train_cli").origin).read_text(encoding="utf-8")
+    except (OSError, TypeError, AttributeError): return {}
+    notes = {t.start[0]: t.string.lstrip("#").strip() for t in tokenize.generate_tokens(io.StringIO(src).readline) if t.type == tokenize.COMMENT}
+    cls = next(n for n in ast.parse(src).body if isinstance(n, ast.ClassDef) and n.name == "TrainSettings")
+    return {n.target.id: notes.get(n.lineno, "") for n in cls.body if isinstance(n, ast.AnnAssign)}
 
 _FRACTIONS = ("eps", "alpha", "lr", "weight_decay", "momentum", "grad_clip", "wise")
 
@@ -89,14 +98,29 @@ def train_settings(config:str|Path|dict|None=None, **overrides) -> TrainSettings
 # %% ../nbs/16_train_cli.ipynb #52dbe4e3
 REFERENCE_LOSSES = tuple(n for n, c in LOSSES.items() if c.needs_reference)   # losses that get a frozen copy of the original
 
-def _load_bundle(s:TrainSettings, device):
+def _read_weights(s:TrainSettings):
+    "The object stored in `s.checkpoint` (None without one), read before any work: an adapter file is refused in one sentence."
+    if s.checkpoint is None: return None
+    obj = read_checkpoint(s.checkpoint)
+    if checkpoint_format(obj) == "tecoa_nb-adapter":
+        raise TecoaError(f"{s.checkpoint} is an adapter file of tecoa_nb, not model weights; pass model weights as checkpoint, or continue that run with --resume and its --out.")
+    return obj
+
+def _load_bundle(s:TrainSettings, device, weights=None):
+    "The model of `s` on `device` (the study's TinyCLIP or an open_clip model) with `s.checkpoint`'s weights on top (`weights`: that file, already read)."
     if s.model == "tinyclip":
         from tecoa_nb.pretrain import load_tinyclip
         from tecoa_nb.study import study_config
-        return load_tinyclip(**study_config(s.tinyclip_profile).pretrain, device=str(device))   # the study's base model, freshly loaded
-    from tecoa_nb.core import seed_everything
-    seed_everything(s.seed)          # a randomly initialised model (pretrained: null) is drawn from the run's seed too
-    return load_clip(s.model, s.pretrained, checkpoint=s.checkpoint, device=device)
+        b = load_tinyclip(**study_config(s.tinyclip_profile).pretrain, device=str(device))   # the study's base model, freshly loaded
+    else:
+        from tecoa_nb.core import seed_everything
+        seed_everything(s.seed)          # a randomly initialised model (pretrained: null) is drawn from the run's seed too
+        b = load_clip(s.model, s.pretrained, device=device)
+    if s.checkpoint is not None:         # the whole model or its image tower, completely or not at all
+        b.checkpoint = load_checkpoint_into(b.model, s.checkpoint, weights)
+        if b.checkpoint["prompts"]:
+            get_logger("tecoa_nb.train_cli").warning(f"{s.checkpoint} also holds visual prompts ({', '.join(b.checkpoint['prompts'])}); training starts from its weights without them")
+    return b
 
 def _run_device(s:TrainSettings) -> torch.device:
     "This process's device: the setting, else its LOCAL_RANK GPU under torchrun, else CUDA or CPU."
@@ -106,6 +130,9 @@ def _run_device(s:TrainSettings) -> torch.device:
 
 def check_settings(s:TrainSettings):
     "Every name and number of `s`, checked before anything is loaded: a mistake costs one sentence, not a model load."
+    check_model_name(s.model)                                                                         # a misspelt model, with the closest names
+    if s.checkpoint is not None and not Path(s.checkpoint).exists():
+        raise TecoaError(f"The checkpoint {s.checkpoint} does not exist; pass the path of a file (or folder) of model weights.")
     get_dataset(s.dataset)
     if any(p.strip() not in ADAPTERS for p in str(s.adapter).split("+")): make_adapter(s.adapter)   # raises, with the closest names
     if s.loss not in LOSSES: make_loss(s.loss)
@@ -121,10 +148,11 @@ def check_settings(s:TrainSettings):
 def build_run(s:TrainSettings):
     "(classifier, adapter, loss, training data, attack) of the settings `s`; the adapter is applied to the classifier."
     check_settings(s)
+    weights = _read_weights(s)                      # an unreadable checkpoint fails here, before the data and the model load
     spec = get_dataset(s.dataset)
     data = load_dataset(s.dataset, "train")         # missing dataset files fail here, before the model loads
     device = _run_device(s)
-    clf = ZeroShotClassifier(_load_bundle(s, device)).to(device)
+    clf = ZeroShotClassifier(_load_bundle(s, device, weights)).to(device); del weights
     clf.set_classes(clf.embed_classes(spec.classnames, spec.templates))
     loss_kw = dict(s.loss_kw)
     if s.loss in REFERENCE_LOSSES: loss_kw.setdefault("reference", frozen_copy(clf))
@@ -140,12 +168,23 @@ def build_run(s:TrainSettings):
 RUN_JSON = "run.json"
 WISE_TRAINED_NAME = "adapter_trained.pt"
 
+def _check_out(out:Path):
+    "Create the run's folder `out` and write a file in it (removed at once); one sentence if either fails."
+    try:
+        out.mkdir(parents=True, exist_ok=True)
+        with tempfile.NamedTemporaryFile(dir=out, prefix=".write-check-"): pass
+    except OSError as e:
+        raise TecoaError(f"The run's folder {out} cannot be created or written ({e.strerror or type(e).__name__}); pass an --out where you can write.") from None
+
 def train_run(s:TrainSettings, out:str|Path, resume:bool=False, progress:bool=True) -> dict:
     "Train the run of settings `s` into folder `out` (last.pt, adapter.pt, run.json); returns the run record."
     out = Path(out)
-    rank, world = init_distributed()
+    _check_out(out)                                # every refusal here comes before any work (build_run checks the settings first)
     if (out/CKPT_NAME).exists() and not resume:
         raise TecoaError(f"{out} already holds a training run; pass --resume to continue it or another --out for a new run.")
+    if resume and not (out/CKPT_NAME).exists():
+        raise TecoaError(f"There is nothing to resume in {out} (it holds no {CKPT_NAME}); drop --resume to start a new run there.")
+    rank, world = init_distributed()
     clf, adapter, loss, data, attack = build_run(s)
     theta0 = adapter.state_dict() if s.wise is not None else None       # the original weights, for WiSE-FT
     started = time.strftime("%Y-%m-%dT%H:%M:%S%z")
@@ -157,7 +196,7 @@ def train_run(s:TrainSettings, out:str|Path, resume:bool=False, progress:bool=Tr
            "n_train": len(data), "attack": attack.describe(), "adapter": res.adapter, "steps": res.steps,
            "resumed": bool(resume), "timings": {"started": started, "finished": time.strftime("%Y-%m-%dT%H:%M:%S%z"),
            "seconds": round(res.seconds, 3), "examples_per_sec": round(res.examples_per_sec, 2)},
-           "final": res.final, "history": res.history, "adapter_file": ADAPTER_NAME,
+           "final": as_percent(res.final), "history": [as_percent(h) for h in res.history], "adapter_file": ADAPTER_NAME,
            "versions": package_versions(), "commit": git_commit()}
     if rank == 0:
         if s.wise is not None:                     # WiSE-FT: the averaged weights are the run's adapter; the trained ones are kept
@@ -171,26 +210,67 @@ def train_run(s:TrainSettings, out:str|Path, resume:bool=False, progress:bool=Tr
 # %% ../nbs/16_train_cli.ipynb #9b3dbe0f
 def _opt(name:str) -> str: return "--" + name.replace("_", "-")
 
+_EXAMPLES = """examples:
+  # TeCoA finetuning of the study's TinyCLIP on the mini world's adaptation set, as the study trains it but for 100 steps (under a minute on a CPU)
+  tecoa train --model tinyclip --dataset world_objects --eps 8/255 --alpha 8/255 --steps 100 --batch-size 64 --optimizer adamw --lr 4e-3 --warmup-steps 20 --out runs/tinyclip-ft
+  # a YAML file of settings (the defaults are the paper's ViT-B/32 finetuning on ImageNet); after Ctrl-C, add --resume
+  tecoa train --config run.yaml --out runs/tecoa-ft
+  tecoa train --config run.yaml --out runs/tecoa-ft --resume
+
+Accuracies are in percent, as in `tecoa evaluate`."""
+
+def _shown(name:str, v) -> str:
+    "A default as a person types it (ε and the attack step as k/255 when they are)."
+    if name in ("eps", "alpha") and v and abs(v * 255 - round(v * 255)) < 1e-9: return f"{round(v * 255)}/255"
+    return str(v)
+
 def _train_args(p:argparse.ArgumentParser):
+    p.formatter_class, p.epilog = argparse.RawDescriptionHelpFormatter, _EXAMPLES
     p.add_argument("--config", metavar="FILE.yaml", help="YAML file of settings (options below override it)")
     p.add_argument("--out", required=True, metavar="DIR", help="the run's folder: last.pt, adapter.pt, run.json")
     p.add_argument("--resume", action="store_true", help="continue the run in --out from its last.pt")
     p.add_argument("--no-progress", action="store_true", help="no progress bar")
     g = p.add_argument_group("settings (default: the paper's TeCoA finetuning; see tecoa_nb.train_cli.TrainSettings)")
+    notes = setting_help()
     for f in fields(TrainSettings):
-        if f.name in ("adapter_kw", "loss_kw"): g.add_argument(_opt(f.name), type=json.loads, metavar="JSON", help=f"{f.name} as JSON")
-        elif f.name == "random_start": g.add_argument("--random-start", action=argparse.BooleanOptionalAction, default=None)
-        else: g.add_argument(_opt(f.name), metavar=f.name.upper(), default=None,
+        d = f.default if isinstance(f.default, (str, int, float)) else None       # bool is an int
+        h = (notes.get(f.name, "") + (f" (default: {_shown(f.name, d)})" if d is not None else "")).replace("%", "%%")
+        if f.name in ("adapter_kw", "loss_kw"): g.add_argument(_opt(f.name), type=json.loads, metavar="JSON", help=h)
+        elif f.name == "random_start": g.add_argument("--random-start", action=argparse.BooleanOptionalAction, default=None, help=h)
+        else: g.add_argument(_opt(f.name), metavar=f.name.upper(), default=None, help=h,
                              type=str if f.name in _FRACTIONS or "str" in str(f.type) else int)
+
+def _command_line(args, resume:bool) -> str:
+    "The `tecoa train` command of `args` as a person types it, with or without --resume (under torchrun, with its launch)."
+    argv = ["train", *(["--config", str(args.config)] if args.config else []), "--out", str(args.out)]
+    for f in fields(TrainSettings):
+        v = getattr(args, f.name, None)
+        if isinstance(v, bool): argv.append(_opt(f.name) if v else "--no-" + _opt(f.name)[2:])
+        elif v is not None: argv += [_opt(f.name), json.dumps(v) if isinstance(v, dict) else str(v)]
+    argv += ["--no-progress"] * bool(args.no_progress) + ["--resume"] * resume
+    world = dist_info()[1]
+    return (f"torchrun --nproc_per_node {world} $(which tecoa) " if world > 1 else "tecoa ") + shlex.join(argv)
+
+def _interrupted(args) -> str:
+    "The one line that a Ctrl-C prints: the last checkpoint's step (or that there is none) and the command that goes on."
+    ck = Path(args.out)/CKPT_NAME
+    if not ck.exists():
+        return f"tecoa: training interrupted before its first checkpoint, so no checkpoint was saved in {args.out}; start again with: {_command_line(args, False)}"
+    try: at = f"at step {int(torch.load(ck, map_location='cpu', weights_only=False, mmap=True)['step'])}"
+    except Exception: at = "of an unknown step"
+    return f"tecoa: training interrupted; the last checkpoint in {args.out} is {at}; continue with: {_command_line(args, True)}"
 
 def _train_cmd(args) -> int:
     over = {f.name: getattr(args, f.name) for f in fields(TrainSettings)}
     s = train_settings(args.config, **over)
-    rec = train_run(s, args.out, resume=args.resume, progress=not args.no_progress)
+    try: rec = train_run(s, args.out, resume=args.resume, progress=not args.no_progress)
+    except KeyboardInterrupt:                      # Ctrl-C: one line that says how to go on, not a traceback
+        if dist_info()[0] == 0: print(_interrupted(args), file=sys.stderr)
+        return 130
     if dist_info()[0] == 0:
         f = rec["final"]
         print(f"trained {rec['adapter'].get('adapter')} ({rec['adapter']['n_trainable']:,} parameters) with {s.loss} for {rec['steps']} steps "
-              f"on {rec['world_size']} process(es): loss {f.get('loss', float('nan')):.4f}, robust batch accuracy {f.get('robust_acc', float('nan')):.3f}; "
+              f"on {rec['world_size']} process(es): loss {f.get('loss', float('nan')):.4f}, robust batch accuracy {f.get('robust_acc_%', float('nan')):.1f}%; "
               f"{Path(args.out)/ADAPTER_NAME}, {Path(args.out)/RUN_JSON}")
     return 0
 _train_cmd.add_args = _train_args
