@@ -144,7 +144,7 @@ def git_commit(path:str|Path|None=None) -> str|None:
         return sha.stdout.strip() + ("+dirty" if dirty.stdout.strip() else "")
     except (OSError, subprocess.TimeoutExpired): return None
 
-# %% ../nbs/00_core.ipynb #acf224e7
+# %% ../nbs/00_core.ipynb #036a3033
 KERNEL_ISA_FLAGS = ("avx", "avx2", "fma", "f16c", "avx512f", "avx512dq", "avx512bw", "avx512vl", "avx512_vnni", "avx512_bf16",
                     "avx512_fp16", "avx_vnni", "amx_tile", "amx_bf16", "amx_int8")       # the flags MKL, oneDNN and ATen dispatch on
 KERNEL_SWITCHES = ("MKL_CBWR", "MKL_ENABLE_INSTRUCTIONS", "MKL_DEBUG_CPU_TYPE", "ONEDNN_MAX_CPU_ISA", "DNNL_MAX_CPU_ISA",

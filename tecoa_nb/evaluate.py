@@ -101,7 +101,7 @@ def evaluate(clf, suite:str|Sequence[str], attacks:Sequence|None=None, *, n_per_
     specs = [get_dataset(name) for name in suite]    # unknown names fail here, before any work
     from tqdm.auto import tqdm
     dev, modes = _device(clf), {m: m.training for m in clf.modules()}
-    rows, subsets, datasets, emb_cache = [], {}, {}, {}
+    rows, subsets, described, emb_cache = [], {}, {}, {}   # `datasets` is the caller's
     bar = tqdm(total=0, unit="batch", disable=not progress, desc="evaluate")
     clf.eval()
     try:
@@ -150,11 +150,11 @@ def evaluate(clf, suite:str|Sequence[str], attacks:Sequence|None=None, *, n_per_
                              "grad_bad": _nan(traces[j].bad_fraction), "loss_rise": _nan(traces[j].rise_fraction),
                              "n_classes": k, "chance": chance, "above_chance": acc - chance, **ps})
             subsets[spec.name] = idx
-            datasets[spec.name] = {"kind": spec.kind, "split": split, "n_total": len(ds), "n": n, "n_classes": len(names),
-                                   "resolution": spec.resolution, "templates": tmpl,
-                                   "classnames_sha1": _sha1(names), "split_info": getattr(ds, "split_info", None) or {"split": split},
-                                   "load_seconds": t_load.seconds, "chance": chance, "class_counts": counts.tolist(),
-                                   "attack_info": {k: v for k, v in infos.items() if set(v) - {"label"}}}
+            described[spec.name] = {"kind": spec.kind, "split": split, "n_total": len(ds), "n": n, "n_classes": len(names),
+                                    "resolution": spec.resolution, "templates": tmpl,
+                                    "classnames_sha1": _sha1(names), "split_info": getattr(ds, "split_info", None) or {"split": split},
+                                    "load_seconds": t_load.seconds, "chance": chance, "class_counts": counts.tolist(),
+                                    "attack_info": {k: v for k, v in infos.items() if set(v) - {"label"}}}
     finally:
         bar.close()
         for m, mode in modes.items(): m.training = mode
@@ -164,7 +164,7 @@ def evaluate(clf, suite:str|Sequence[str], attacks:Sequence|None=None, *, n_per_
     table.attrs = {"evaluation": {"suite": suite, "attacks": labels, "n_per_dataset": n_per_dataset, "seed": seed,
                                   "batch_size": batch_size, "split": split},
                    "attacks": [{**a.describe(), "label": l} for l, a in zip(labels, attacks)],
-                   "subsets": subsets, "datasets": datasets}
+                   "subsets": subsets, "datasets": described}
     return table
 
 # %% ../nbs/08_evaluate.ipynb #535b8c98
@@ -253,6 +253,9 @@ def evaluate_fast(clf, suite:str|Sequence[str], attacks:Sequence, *, precision:s
     "`evaluate` with PGD/CW attacks in `precision`, plus an fp32 rerun of a seeded subset whose accuracy difference is recorded."
     if int(check_n) < 1: raise TecoaError(f"check_n must be a positive integer, got {check_n}.")
     attacks = [as_attack(a) for a in attacks]
+    suite = [suite] if isinstance(suite, str) else list(suite)
+    given = dict(kw.pop("datasets", None) or {})       # loaded once here, for the evaluation and both check runs
+    kw["datasets"] = {d: given[d] if d in given else load_dataset(d, kw.get("split", "test"), kw.get("root")) for d in suite}
     fast = [PrecisionAttack(a, precision) if str(a.name) in ("pgd", "cw") else a for a in attacks]
     table = evaluate(clf, suite, fast, **kw)
     lowered = [a for a in fast if isinstance(a, PrecisionAttack)]

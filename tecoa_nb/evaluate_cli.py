@@ -6,7 +6,7 @@ Docs: https://tecoa-nb.github.io/tecoa_nb/evaluate_cli.html.md"""
 
 # %% ../nbs/15_evaluate_cli.ipynb #f783a290
 from __future__ import annotations
-import hashlib, json, os, re, sys
+import argparse, hashlib, json, os, re, sys
 from dataclasses import dataclass, field, asdict
 from pathlib import Path
 from typing import Sequence
@@ -16,9 +16,9 @@ from .cli import command
 from .plots import markdown_table
 
 # %% auto #0
-__all__ = ['PRESET_ALIASES', 'parse_eps', 'eps_label', 'Protocol', 'get_protocol', 'resolve_suite', 'file_fingerprint',
-           'load_for_eval', 'Job', 'plan_jobs', 'job_params', 'run_evaluation', 'summarize_results', 'leaderboard',
-           'write_leaderboard']
+__all__ = ['DEFAULT_ATTACKS', 'DEFAULT_EPS', 'PRESET_ALIASES', 'parse_eps', 'eps_label', 'Protocol', 'get_protocol',
+           'resolve_suite', 'file_fingerprint', 'load_for_eval', 'Job', 'plan_jobs', 'job_params', 'check_out_dir',
+           'run_evaluation', 'summarize_results', 'leaderboard', 'write_leaderboard']
 
 # %% ../nbs/15_evaluate_cli.ipynb #e205a9e6
 def parse_eps(text:str|float|Sequence) -> list[float]:
@@ -48,12 +48,15 @@ class Protocol:
     source: str = ""
     def describe(self) -> dict: return {k: list(v) if isinstance(v, tuple) else v for k, v in asdict(self).items()}
 
+DEFAULT_ATTACKS = ("clean", "pgd100")     # what a list of datasets is evaluated under when --attacks is not given: the paper's
+DEFAULT_EPS = (1/255,)                    # and at which ε when --eps is not given
+
 def _presets() -> dict[str, Protocol]:
     from tecoa_nb.data import PAPER_SUITE
     from tecoa_nb.world import ADAPT_NAME, ZERO_SHOT_NAMES, MINI_EPS
     smoke = (ADAPT_NAME + "-smoke", ZERO_SHOT_NAMES[0] + "-smoke", ZERO_SHOT_NAMES[-1] + "-smoke")
     return {
-        "tecoa": Protocol("tecoa", tuple(PAPER_SUITE), ("clean", "pgd100"), (1/255,), None, "paper",
+        "tecoa": Protocol("tecoa", tuple(PAPER_SUITE), DEFAULT_ATTACKS, DEFAULT_EPS, None, "paper",
                           source="Mao et al., ICLR 2023, and cvlab-columbia/ZSRobust4FoundationModel"),
         "robustvlm": Protocol("robustvlm", ("cifar10", "stl10", "cifar100", "stanford_cars", "caltech101", "oxford_pets",
                               "flowers102", "dtd", "eurosat", "fgvc_aircraft", "pcam"), ("clean", "aa[apgd-ce+apgd-t]"),
@@ -102,6 +105,8 @@ def load_for_eval(model:str, pretrained:str|None=None, checkpoint:str|Path|None=
     "A `ZeroShotClassifier` for `model` (+ `checkpoint`) on `device`, and a JSON-able record of what it is."
     from tecoa_nb.models import ZeroShotClassifier, load_clip
     from tecoa_nb.adapters import load_into_classifier
+    if checkpoint is not None and not Path(checkpoint).exists():     # before the model loads
+        raise TecoaError(f"Checkpoint {checkpoint} does not exist; pass the path of a checkpoint file or folder.")
     dev = get_device(device)
     if model == "tinyclip":
         import copy
@@ -161,21 +166,51 @@ def job_params(job:Job, info:dict, n:int|None, seed:int, split:str, protocol:str
     return {"model": info["identity"], "model_key": info["key"], "dataset": job.dataset, "attack": job.attack,
             "eps": job.eps, "n": n, "seed": seed, "split": split, "protocol": protocol, "templates": templates}
 
-def _done(path:Path, params:dict) -> bool:
-    if not path.exists(): return False
-    try: return read_json(path).get("params") == json.loads(json.dumps(params))
-    except ValueError: return False     # unreadable: compute again
+def _stored_params(path:Path) -> dict|None:
+    "The `params` of the result file at `path`; None when there is none or it cannot be read (it is then computed again)."
+    if not path.exists(): return None
+    try: p = read_json(path).get("params")
+    except (ValueError, OSError, AttributeError): return None
+    return p if isinstance(p, dict) else None
+
+def _setting(k:str, v) -> str:
+    return f"{k}=" + ("all" if v is None and k == "n" else eps_label(v) if k == "eps" and isinstance(v, float) else
+                      "another model" if k in ("model", "model_key") else str(v))
+
+def _differs(old:dict, new:dict) -> str:
+    "The settings in which a stored result (`old` params) differs from this run's (`new`), e.g. 'n=60 where this run has n=40'."
+    keys = [k for k in dict.fromkeys([*new, *old]) if old.get(k) != new.get(k)]
+    if "model" in keys and "model_key" in keys: keys.remove("model_key")
+    return ", ".join(f"{_setting(k, old.get(k))} where this run has {_setting(k, new.get(k))}" for k in keys)
+
+def check_out_dir(folder:str|Path) -> Path:
+    "`folder` if it is a folder, or can be made one, that this user can write to; else a TecoaError in one sentence (nothing is created)."
+    folder = Path(folder).expanduser(); p = folder
+    while not p.exists() and p != p.parent: p = p.parent          # the nearest part of the path that exists
+    if not p.is_dir():
+        raise TecoaError(f"The output folder {folder} " + ("is a file" if p == folder else f"is under {p}, which is a file") +
+                         "; pass a folder for the results (--out).")
+    if not os.access(p, os.W_OK | os.X_OK): raise TecoaError(f"The output folder {folder} cannot be written ({p} is not writable); pass another one (--out).")
+    return folder
 
 # %% ../nbs/15_evaluate_cli.ipynb #aaba0170
 def run_evaluation(clf, info:dict, suite:Sequence[str], attacks:Sequence[str], eps:Sequence[float], out:str|Path, *,
                    n:int|None=None, seed:int=0, batch_size:int=64, split:str="test", protocol:str|None=None, templates:str="paper",
-                   root=None, progress:bool=True, echo=print, datasets:dict|None=None) -> pd.DataFrame:
-    "Evaluate every (dataset, attack, ε) job not already done under `out` (each dataset loaded once; `datasets` may hold them already); returns the tidy table of all the jobs."
+                   root=None, progress:bool=True, echo=print, datasets:dict|None=None, overwrite:bool=False) -> pd.DataFrame:
+    "Evaluate every (dataset, attack, ε) job not already done under `out` (each dataset loaded once; `datasets` may hold them already); a result file of other settings stops the run unless `overwrite`; returns the tidy table of all the jobs."
     from tqdm.auto import tqdm
     from tecoa_nb.evaluate import evaluate, write_result, read_result, as_attack
     from tecoa_nb.data import dataset_templates, load_dataset
     jobs, out = plan_jobs(suite, attacks, eps), Path(out)/info["slug"]
-    todo = [j for j in jobs if not _done(out/j.dataset/j.filename(), job_params(j, info, n, seed, split, protocol, templates))]
+    for d in dict.fromkeys(j.dataset for j in jobs): check_out_dir(out/d)
+    want = {j: json.loads(json.dumps(job_params(j, info, n, seed, split, protocol, templates))) for j in jobs}
+    have = {j: _stored_params(out/j.dataset/j.filename()) for j in jobs}
+    other = [j for j in jobs if have[j] is not None and have[j] != want[j]]
+    if other and not overwrite:
+        j = other[0]
+        raise TecoaError(f"{len(other)} of the {len(jobs)} result files in {out} were computed with other settings ({j.dataset}/{j.filename()}: "
+                         f"{_differs(have[j], want[j])}); pass --overwrite (overwrite=True) to compute them again, or another --out folder to keep both.")
+    todo = [j for j in jobs if have[j] != want[j]]
     if len(todo) < len(jobs): echo(f"{len(jobs) - len(todo)} of {len(jobs)} results are already in {out}; evaluating the other {len(todo)}")
     loaded = dict(datasets or {})
     bar = tqdm(todo, desc="evaluate", unit="job", disable=not progress, file=sys.stderr)
@@ -188,7 +223,7 @@ def run_evaluation(clf, info:dict, suite:Sequence[str], attacks:Sequence[str], e
             table = evaluate(clf, [j.dataset], [atk], n_per_dataset=n, seed=seed, batch_size=batch_size, split=split,
                              root=root, progress=False, datasets={j.dataset: loaded[j.dataset]},
                              templates=None if templates == "paper" else {j.dataset: dataset_templates(j.dataset, templates)})
-            write_result(out/j.dataset/j.filename(), params=job_params(j, info, n, seed, split, protocol, templates), table=table,
+            write_result(out/j.dataset/j.filename(), params=want[j], table=table,
                          extra={"checkpoint": info.get("checkpoint")})
     finally: bar.close()          # an error's sentence starts on a line of its own
     rows = []
@@ -200,7 +235,7 @@ def run_evaluation(clf, info:dict, suite:Sequence[str], attacks:Sequence[str], e
 
 # %% ../nbs/15_evaluate_cli.ipynb #b5d3f255
 def summarize_results(folder:str|Path) -> pd.DataFrame:
-    "Every result file under `folder` as one long table: model, dataset, attack, ε, n, accuracy, chance and accuracy above it."
+    "Every result file under `folder` as one long table: model, dataset, attack, ε, n, accuracy, chance and accuracy above it, and the settings it was computed with."
     from tecoa_nb.evaluate import RESULT_SCHEMA
     folder = Path(folder)
     if not folder.is_dir(): raise TecoaError(f"{folder} is not a folder; pass the --out folder of `tecoa evaluate`.")
@@ -216,16 +251,28 @@ def summarize_results(folder:str|Path) -> pd.DataFrame:
             att = p["attack"] if p["eps"] == 0 and r["attack"] == "clean" else f"{p['attack']} eps={eps_label(p['eps'])}"
             rows.append({"model": model, "model_key": p["model_key"], "dataset": r["dataset"], "attack": att,
                          "n": r["n"], "accuracy": r["accuracy"], "chance": _num(r.get("chance")),
-                         "above_chance": _num(r.get("above_chance")), "file": str(f.relative_to(folder))})
+                         "above_chance": _num(r.get("above_chance")), "settings": _settings(p), "file": str(f.relative_to(folder))})
     if not rows: raise TecoaError(f"No result files of `tecoa evaluate` under {folder}; run an evaluation with --out {folder} first.")
     return pd.DataFrame(rows)
 
 def _num(v) -> float: return float("nan") if v is None else float(v)
 
+def _settings(p:dict) -> str:
+    "What, besides the model, decides a result's number: its images (n, seed, split) and prompts."
+    return ", ".join(_setting(k, p.get(k, "paper" if k == "templates" else None)) for k in ("n", "seed", "split", "templates"))
+
+def _row_names(long:pd.DataFrame) -> pd.DataFrame:
+    "`long` with the leaderboard's row names in `model`: a model's key added where two models print alike, its settings where the results have several."
+    long = long.copy()
+    alike = long.groupby("model")["model_key"].transform("nunique") > 1
+    long.loc[alike, "model"] = long.loc[alike, "model"] + " (" + long.loc[alike, "model_key"].str[:6] + ")"
+    if "settings" in long and long["settings"].nunique() > 1: long["model"] = long["model"] + " [" + long["settings"] + "]"
+    return long
+
 def leaderboard(long:pd.DataFrame, value:str="accuracy") -> dict[str, pd.DataFrame]:
-    "One wide table per attack: models × datasets of `value` ('accuracy' or 'above_chance'), with the mean and the number of datasets (and, above chance, how many it clears)."
+    "One wide table per attack: models × datasets of `value` ('accuracy' or 'above_chance'), with the mean and the number of datasets (and, above chance, how many it clears); a row never mixes two models or two settings."
     from tecoa_nb.plots import clears_chance_count
-    out = {}
+    out, long = {}, _row_names(long)
     for att, t in long.groupby("attack", sort=False):
         w = t.pivot_table(index="model", columns="dataset", values=value, aggfunc="mean")
         w = w.reindex(columns=list(dict.fromkeys(t["dataset"])))
@@ -240,6 +287,10 @@ def write_leaderboard(folder:str|Path, dest:str|Path|None=None) -> tuple[Path, P
     from tecoa_nb.core import atomic_write_text
     long = summarize_results(folder); dest = Path(dest or folder)
     md = ["# Leaderboard", "", f"Zero-shot top-1 accuracy (%) from {long['file'].nunique()} result files under `{folder}`.", ""]
+    settings = list(dict.fromkeys(long["settings"]))
+    if len(settings) > 1:
+        md += [f"**These results were computed under {len(settings)} different settings** ({'; '.join(settings)}), so each row "
+               "names its settings and only rows with the same settings compare.", ""]
     above = leaderboard(long, "above_chance") if long["chance"].notna().any() else {}
     for att, w in leaderboard(long).items():
         md += [f"## {att}", "", markdown_table(w.reset_index(), index=False), ""]
@@ -259,9 +310,12 @@ def _evaluate_cmd(args):
         print(md.read_text()); print(f"wrote {md} and {csv}"); return 0
     if not args.model: raise TecoaError("Pass --model (an open_clip name, hf-hub:…, a folder or tinyclip), or --summarize FOLDER.")
     from tecoa_nb.models import check_model_name; check_model_name(args.model)   # a misspelt name fails first, with the closest names
+    if args.checkpoint is not None and not Path(args.checkpoint).exists():
+        raise TecoaError(f"Checkpoint {args.checkpoint} does not exist; pass the path of a checkpoint file or folder.")
+    check_out_dir(args.out)                                 # a checkpoint or output folder that cannot work fails before any work
     suite, proto = resolve_suite(args.suite)
-    attacks = [a.strip() for a in (args.attacks or ",".join(proto.attacks if proto else ("clean", "pgd100"))).split(",") if a.strip()]
-    eps = parse_eps(args.eps) if args.eps else list(proto.eps) if proto else [1/255]
+    attacks = [a.strip() for a in (args.attacks or ",".join(proto.attacks if proto else DEFAULT_ATTACKS)).split(",") if a.strip()]
+    eps = parse_eps(args.eps) if args.eps else list(proto.eps if proto else DEFAULT_EPS)
     n = args.n if args.n is not None else (proto.n if proto else None)
     if n is not None and n < 1: raise TecoaError(f"--n must be a positive number of images per dataset, got {n}.")
     if proto and proto.missing: print(f"note: the {proto.name} preset also has {', '.join(proto.missing)}, which have no loader here; they are skipped")
@@ -276,29 +330,52 @@ def _evaluate_cmd(args):
     with Timer() as t:
         table = run_evaluation(clf, info, suite, attacks, eps, args.out, n=n, seed=args.seed, batch_size=args.batch_size,
                                protocol=proto.name if proto else None, templates=templates, root=args.data, progress=not args.quiet,
-                               datasets=loaded)
+                               datasets=loaded, overwrite=args.overwrite)
     from tecoa_nb.evaluate import summarize
     print(f"\n{args.model} ({info['slug']}), zero-shot accuracy (%), {t.seconds:.1f} s:\n")
     print(markdown_table(summarize(table)))
     print(f"\nresults in {Path(args.out)/info['slug']}")
     return 0
 
+def _evaluate_epilog() -> str:
+    "The examples, and the suites: the presets as `_presets` defines them and the datasets as the registry has them."
+    import textwrap
+    from tecoa_nb.data import list_datasets
+    alias = {v: k for k, v in PRESET_ALIASES.items()}
+    lines = ["examples:",
+             "  tecoa evaluate --model ViT-B-32 --pretrained openai --suite tecoa --n 1000 --out results/",
+             "  tecoa evaluate --model tinyclip --suite mini --attacks clean,pgd10 --eps 1/255,4/255 --out results/",
+             "  tecoa evaluate --summarize results/", "", "suites (--suite), presets:"]
+    for name, p in _presets().items():
+        lines.append(f"  {name}{f' (or {alias[name]})' if name in alias else ''}: {len(p.suite)} datasets"
+                     f"{f' (and {len(p.missing)} with no loader here)' if p.missing else ''}, {','.join(p.attacks)} at eps "
+                     f"{','.join(eps_label(e) for e in p.eps)}, {'every image' if p.n is None else f'{p.n} images'} per dataset")
+    lines += ["or datasets separated by commas, of:"] + textwrap.wrap(", ".join(list_datasets()), 100, initial_indent="  ", subsequent_indent="  ",
+                                                                     break_on_hyphens=False)
+    return "\n".join(lines)
+
 def _evaluate_args(p):
     p.add_argument("--model", help="open_clip model name, hf-hub:org/repo, local-dir:FOLDER, a folder, or tinyclip")
     p.add_argument("--pretrained", help="open_clip pretrained tag or weights file")
     p.add_argument("--checkpoint", help="checkpoint to load: official TeCoA .pth.tar, open_clip state dict or folder, tecoa_nb adapter file")
-    p.add_argument("--suite", default="tecoa", help="preset (tecoa, robustvlm, mini, smoke; paper = tecoa) or datasets separated by commas")
-    p.add_argument("--attacks", help="attacks separated by commas, as parse_attack reads them (clean,pgd100,cw100,aa,aa[apgd-ce+apgd-t])")
-    p.add_argument("--eps", help="L-inf radii separated by commas (e.g. 1/255,4/255)")
+    p.add_argument("--suite", default="tecoa", help="a preset or datasets separated by commas, as listed below (default: %(default)s)")
+    p.add_argument("--attacks", help="attacks separated by commas, as parse_attack reads them (clean,pgd100,cw100,aa,aa[apgd-ce+apgd-t]; "
+                                     f"default: {','.join(DEFAULT_ATTACKS)}, or the --suite preset's own)")
+    p.add_argument("--eps", help="L-inf radii separated by commas, e.g. 1/255,4/255 "
+                                 f"(default: {', '.join(eps_label(e) for e in DEFAULT_EPS)}, or the --suite preset's own)")
     p.add_argument("--templates", choices=["paper", "clip_benchmark"], help="prompt templates: the paper's one per dataset, or CLIP_benchmark's ensembles (default: the preset's, else paper)")
     p.add_argument("--n", type=int, help="images per dataset (a seeded subset; default: the preset's, else all)")
     p.add_argument("--batch-size", type=int, default=64)
     p.add_argument("--seed", type=int, default=0)
     p.add_argument("--device", help="cpu, cuda, cuda:1, mps (default: the best available)")
     p.add_argument("--data", help="dataset root (default $TECOA_DATA)")
-    p.add_argument("--cache-dir", help="Hugging Face cache folder for hf-hub: models")
+    p.add_argument("--cache-dir", help="Hugging Face cache folder, for --pretrained tags and hf-hub: models (default: the Hugging Face default)")
     p.add_argument("--out", default="results", help="folder for the result files (default: results)")
     p.add_argument("--summarize", metavar="FOLDER", help="only merge the result files under FOLDER into leaderboard.md and leaderboard.csv")
+    p.add_argument("--overwrite", action="store_true", help="compute again, and replace, result files computed with other settings (--n, --seed, --templates, ...) instead of stopping")
     p.add_argument("--quiet", action="store_true", help="no progress bar")
+    def formatter(prog):           # the epilog is built only when help is shown, so other commands never load the registry for it
+        p.epilog = _evaluate_epilog(); return argparse.RawDescriptionHelpFormatter(prog)
+    p.formatter_class = formatter
 _evaluate_cmd.add_args = _evaluate_args
 command("evaluate", "evaluate a model zero-shot under attack (resumable), or --summarize results into a leaderboard")(_evaluate_cmd)

@@ -6,7 +6,7 @@ Docs: https://tecoa-nb.github.io/tecoa_nb/models.html.md"""
 
 # %% ../nbs/03_models.ipynb #42b09cfd
 from __future__ import annotations
-import os, json, hashlib, contextlib, logging
+import os, json, hashlib, contextlib, logging, warnings
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Sequence
@@ -69,18 +69,61 @@ def _offline(offline):
     if offline is not None: return bool(offline)
     return os.environ.get("TECOA_OFFLINE", "0") == "1" or os.environ.get("HF_HUB_OFFLINE", "0") == "1"
 
-def _cached_weights(name:str, tag:str) -> str:
+def _hub_cached(cfg:dict, cache_dir=None) -> str|None:
+    "Path of the weights of an open_clip pretrained config in the local Hugging Face cache (safetensors first, as open_clip looks), or None; never the network."
+    parts = cfg.get("hf_hub", "").strip("/").split("/")
+    if len(parts) < 2: return None
+    from huggingface_hub import try_to_load_from_cache
+    f = "/".join(parts[2:]) or "open_clip_pytorch_model.bin"
+    safe = ["open_clip_model.safetensors"] if f == "open_clip_pytorch_model.bin" else [f[:-4] + ".safetensors"] if f.endswith((".bin", ".pth")) else []
+    for f in [*safe, f]:
+        p = try_to_load_from_cache("/".join(parts[:2]), f, cache_dir=str(cache_dir) if cache_dir else None)
+        if isinstance(p, str) and Path(p).exists(): return p
+    return None
+
+def _weights_source(name:str, tag:str, cache_dir=None) -> tuple[str|None, bool]:
+    "The host open_clip would download the weights of (name, tag) from, and whether they are already on disk (where nothing is to download: None, True)."
+    from urllib.parse import urlparse
+    cfg = open_clip.get_pretrained_cfg(name, tag) or {}
+    if cfg.get("hf_hub"):
+        from huggingface_hub import constants
+        return urlparse(constants.ENDPOINT).hostname, _hub_cached(cfg, cache_dir) is not None
+    if cfg.get("url"):     # open_clip's own download cache
+        return urlparse(cfg["url"]).hostname, (Path(cache_dir or "~/.cache/clip").expanduser()/os.path.basename(cfg["url"])).is_file()
+    return None, True
+
+def _reachable(host:str, port:int=443, timeout:float=3.0) -> bool:
+    "Whether a connection to `host` opens within `timeout` seconds, the name lookup included (in a daemon thread, which a hung lookup cannot keep the caller waiting on)."
+    import socket, threading
+    ok = []
+    def probe():
+        try:
+            with socket.create_connection((host, port), timeout=timeout): ok.append(True)
+        except OSError: pass
+    t = threading.Thread(target=probe, daemon=True); t.start(); t.join(timeout)
+    return bool(ok)
+
+def _proxied() -> bool: return any(os.environ.get(k) for k in ("HTTPS_PROXY", "https_proxy", "ALL_PROXY", "all_proxy"))
+
+def _load_error(name:str, pretrained, e:Exception) -> str:
+    "One whole sentence for a failed `create_model`: a download that could not happen says so; any other error is quoted whole, never cut."
+    chain, x = [], e
+    while x is not None and len(chain) < 10: chain.append(x); x = x.__cause__ or x.__context__
+    offline = any(type(x).__name__ in ("LocalEntryNotFoundError", "ConnectError", "ConnectionError", "ConnectTimeout", "ReadTimeout")
+                  or "cannot find the requested files in the local cache" in str(x) for x in chain)
+    if offline:
+        return (f"Weights for {name} '{pretrained}' are not in the local cache and could not be downloaded (no connection); connect to the "
+                "network, or download them on a networked machine and copy ~/.cache/huggingface here, or pass pretrained=<path to a checkpoint file>.")
+    msg = " ".join(str(e).split()).rstrip(".")
+    return (f"Could not load {name!r} with pretrained={pretrained!r} ({type(e).__name__}: {msg}); "
+            "if the machine is offline, put the weights in the Hugging Face cache or pass a checkpoint file.")
+
+def _cached_weights(name:str, tag:str, cache_dir=None) -> str:
     "Path of the locally cached weights for open_clip (name, tag); TecoaError if not cached."
     cfg = open_clip.get_pretrained_cfg(name, tag)
     if not cfg: raise TecoaError(f"open_clip has no pretrained tag {tag!r} for {name!r}; see open_clip.list_pretrained().")
-    parts = cfg.get("hf_hub", "").strip("/").split("/")
-    if len(parts) >= 2:
-        from huggingface_hub import try_to_load_from_cache
-        repo_id = "/".join(parts[:2])
-        files = ["/".join(parts[2:])] if len(parts) > 2 else ["open_clip_model.safetensors", "open_clip_pytorch_model.bin"]
-        for f in files:
-            p = try_to_load_from_cache(repo_id, f)
-            if isinstance(p, str) and Path(p).exists(): return p
+    p = _hub_cached(cfg, cache_dir)
+    if p is not None: return p
     raise TecoaError(f"Weights for {name} '{tag}' are not in the local cache and this run is offline; "
                      f"download them on a networked machine with `python -c \"import open_clip; open_clip.create_model('{name}', pretrained='{tag}')\"` "
                      f"and copy ~/.cache/huggingface here, or pass pretrained=<path to a checkpoint file>.")
@@ -97,7 +140,7 @@ def _quiet_random_init():
 
 def load_clip(name:str, pretrained:str|None=None, checkpoint:str|Path|None=None, device:str|torch.device="cpu",
               offline:bool|None=None, precision:str="fp32", cache_dir:str|Path|None=None) -> ClipBundle:
-    "Load an open_clip model by name, `hf-hub:`/`local-dir:`/folder, pretrained tag or file (None: random init), optionally overlaying `checkpoint`."
+    "Load an open_clip model by name, `hf-hub:`/`local-dir:`/folder, pretrained tag or file (None: random init), optionally overlaying `checkpoint`; `cache_dir` is the Hugging Face cache to use."
     register_tiny_configs()
     if name.startswith(("hf-hub:", "local-dir:")) or (name not in open_clip.list_models() and Path(name).expanduser().is_dir()):
         name = resolve_model_dir(name, cache_dir, offline)
@@ -109,18 +152,22 @@ def load_clip(name:str, pretrained:str|None=None, checkpoint:str|Path|None=None,
         if _offline(offline):
             cfg = open_clip.get_pretrained_cfg(name, pretrained)
             kw = {"force_quick_gelu": bool(cfg.get("quick_gelu", False))} if cfg else {}
-            pre = _cached_weights(name, pretrained)
-        else: pre = pretrained
+            pre = _cached_weights(name, pretrained, cache_dir)
+        else:
+            pre = pretrained
+            host, cached = _weights_source(name, pretrained, cache_dir)
+            if host and not cached and not _proxied() and not _reachable(host):    # fail now, not after a minute of retries
+                raise TecoaError(f"Weights for {name} '{pretrained}' are not in the local cache and {host} cannot be reached; connect to the network, "
+                                 "or download them on a networked machine and copy ~/.cache/huggingface here, or pass pretrained=<path to a checkpoint file>.")
     else: pre = pretrained
     if pretrained is not None and Path(str(pretrained)).suffix and not Path(str(pretrained)).exists() and not open_clip.get_pretrained_cfg(name, pretrained):
         raise TecoaError(f"Pretrained weights {pretrained!r} are neither a file nor an open_clip tag of {name!r}; check the path.")
     try:
         with _quiet_random_init():
-            model = open_clip.create_model(name, pretrained=None if schema else pre, device=device, precision=precision, **kw)
+            model = open_clip.create_model(name, pretrained=None if schema else pre, device=device, precision=precision,
+                                           cache_dir=str(cache_dir) if cache_dir else None, **kw)
     except TecoaError: raise
-    except Exception as e:
-        raise TecoaError(f"Could not load {name!r} with pretrained={pretrained!r} ({type(e).__name__}: {str(e)[:200]}); "
-                         "if the machine is offline, put the weights in the Hugging Face cache or pass a checkpoint file.") from None
+    except Exception as e: raise TecoaError(_load_error(name, pretrained, e)) from None
     info = load_checkpoint_into(model, checkpoint) if checkpoint is not None else None
     if info and info["prompts"]:
         get_logger("tecoa_nb.models").warning(f"{checkpoint} also holds visual prompts ({', '.join(info['prompts'])}); "
@@ -248,9 +295,29 @@ class ZeroShotClassifier(nn.Module):
     def trainable_parameters(self) -> list[nn.Parameter]:
         return [p for p in self.parameters() if p.requires_grad]
 
+def _study_tinyclip(pretrained, device, checkpoint=None, offline=None, **kw) -> ClipBundle:
+    "The study's pretrained TinyCLIP of the current profile, as `tecoa evaluate --model tinyclip` loads it (it needs no network, so `offline` holds)."
+    if pretrained is not None or kw:
+        what = ", ".join(["pretrained"] * (pretrained is not None) + sorted(kw))
+        raise TecoaError(f"{what} does not apply to 'tinyclip', the study's own pretrained TinyCLIP; leave it out, or pass checkpoint= to load other weights into it.")
+    from tecoa_nb.study import study_config      # here, not at import: the study imports this module
+    from tecoa_nb.pretrain import load_tinyclip
+    from tecoa_nb.world import world_profile
+    bundle = load_tinyclip(**study_config(world_profile()).pretrain, device=device)
+    if checkpoint is not None: bundle.checkpoint = load_checkpoint_into(bundle.model, checkpoint)
+    return bundle
+
 def zero_shot_classifier(name:str="tecoa-tiny", pretrained:str|None=None, classnames=None, templates=("a photo of a {}.",), device="cpu", **kw) -> ZeroShotClassifier:
-    "Shortcut: load a model and build its classifier, optionally over `classnames`."
-    clf = ZeroShotClassifier(load_clip(name, pretrained, device=device, **kw)).to(device)
+    "Shortcut: load a model (or 'tinyclip', the study's pretrained TinyCLIP) and build its classifier, optionally over `classnames`; a model left with random weights warns."
+    if name == "tinyclip": bundle = _study_tinyclip(pretrained, device, **kw)
+    else:
+        bundle = load_clip(name, pretrained, device=device, **kw)
+        if pretrained is None and kw.get("checkpoint") is None and not bundle.name.startswith(("hf-hub:", "local-dir:")):
+            tags = open_clip.list_pretrained_tags_by_model(name) if name not in TINY_CONFIGS else []
+            fix = (f"pass pretrained= (e.g. {tags[0]!r}) or checkpoint=<file>" if tags else
+                   "pass checkpoint=<file>, or use 'tinyclip' for the study's pretrained TinyCLIP")
+            warnings.warn(f"{name} was loaded with random weights (no pretrained weights were given); {fix}.", stacklevel=2)
+    clf = ZeroShotClassifier(bundle).to(device)
     if classnames is not None: clf.set_classes(clf.embed_classes(classnames, templates))
     return clf
 

@@ -341,7 +341,7 @@ def ship_tinyclip(model:str|None=None, profile:str|None=None, *, force:bool=Fals
     return write_shipped_tinyclip(torch.load(path, map_location="cpu", weights_only=True)["state_dict"],
                                   {**meta, "profile": meta.get("profile") or world_profile(profile)}, weights_dir, progress)
 
-# %% ../nbs/02a_pretrain.ipynb #e871df92
+# %% ../nbs/02a_pretrain.ipynb #230ebe32
 def shipped_comparison(state_dict:dict, settings:dict, weights_dir:str|Path|None=None) -> dict:
     "How `state_dict`, pretrained here with `settings`, compares with the shipped weights: bitwise or not, the largest |difference|, and whether the bitwise claim applies here."
     wd = Path(weights_dir or WEIGHTS_DIR); rec = read_json(wd/f"{tinyclip_key(settings)}.json")

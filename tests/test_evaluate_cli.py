@@ -54,3 +54,68 @@ def test_evaluate_bad_input_is_one_sentence(tmp_path, capsys):
     assert main(["evaluate", "--model", "tecoa-tiny", "--suite", "smoke", "--eps", "4", "--out", str(tmp_path)]) == 2
     err = capsys.readouterr().err
     assert err.startswith("tecoa: error: eps=4 is outside [0,1]") and "did you mean 4/255" in err and err.count("\n") == 1
+
+def _evaluate(*args):
+    "`tecoa evaluate` in this process: (exit code, stdout, stderr)."
+    import contextlib, io
+    from tecoa_nb.cli import main
+    out, err = io.StringIO(), io.StringIO()
+    with contextlib.redirect_stdout(out), contextlib.redirect_stderr(err): rc = main(["evaluate", *args])
+    return rc, out.getvalue(), err.getvalue()
+
+TINY = ["--model", "tecoa-tiny", "--suite", "noise", "--attacks", "clean,pgd2", "--eps", "1/255", "--batch-size", "8", "--quiet"]
+
+def _no_work(monkeypatch):
+    "Fail the test if the command starts any work: loading a dataset or the model."
+    import tecoa_nb.data, tecoa_nb.evaluate_cli
+    def work(*a, **k): raise AssertionError("work started before the input was checked")
+    monkeypatch.setattr(tecoa_nb.data, "load_dataset", work); monkeypatch.setattr(tecoa_nb.evaluate_cli, "load_for_eval", work)
+
+def test_rerun_with_other_settings_does_not_replace_results(tmp_path):
+    rc, _, err = _evaluate(*TINY, "--n", "12", "--out", str(tmp_path))
+    assert rc == 0, err
+    files = {f: f.read_text() for f in _results(tmp_path)}
+    assert len(files) == 2
+    rc, out, err = _evaluate(*TINY, "--n", "8", "--out", str(tmp_path))         # another n: refused, nothing replaced
+    assert rc == 2 and err.startswith("tecoa: error: ") and err.count("\n") == 1 and "--overwrite" in err and "n=12" in err, err
+    assert {f: f.read_text() for f in _results(tmp_path)} == files
+    rc, _, err = _evaluate(*TINY, "--n", "8", "--out", str(tmp_path), "--overwrite")   # asked for: replaced
+    assert rc == 0, err
+    assert {json.loads(f.read_text())["params"]["n"] for f in _results(tmp_path)} == {8}
+
+def test_leaderboard_flags_mixed_settings(tmp_path):
+    from tecoa_nb.evaluate_cli import load_for_eval, run_evaluation, summarize_results, leaderboard, write_leaderboard
+    clf, info = load_for_eval("tecoa-tiny")
+    run_evaluation(clf, info, ["noise"], ["clean"], [], tmp_path, n=12, batch_size=12, progress=False)
+    run_evaluation(clf, info, ["noise"], ["pgd2"], [1/255], tmp_path, n=8, batch_size=8, progress=False)
+    long = summarize_results(tmp_path)
+    assert sorted(long.settings.unique()) == ["n=12, seed=0, split=test, templates=paper", "n=8, seed=0, split=test, templates=paper"]
+    rows = set().union(*(set(w.index) for w in leaderboard(long).values()))
+    assert rows == {"tecoa-tiny [n=12, seed=0, split=test, templates=paper]", "tecoa-tiny [n=8, seed=0, split=test, templates=paper]"}
+    md = write_leaderboard(tmp_path)[0].read_text()
+    assert "were computed under 2 different settings" in md, md
+
+def test_missing_checkpoint_is_one_sentence_before_any_work(tmp_path, monkeypatch):
+    _no_work(monkeypatch)
+    rc, _, err = _evaluate(*TINY, "--checkpoint", str(tmp_path/"missing.pt"), "--out", str(tmp_path/"out"))
+    assert rc == 2 and err.startswith(f"tecoa: error: Checkpoint {tmp_path/'missing.pt'} does not exist") and err.count("\n") == 1, err
+
+def test_out_under_a_file_is_one_sentence_before_any_work(tmp_path, monkeypatch):
+    (tmp_path/"notes.txt").write_text("a file, not a folder")
+    _no_work(monkeypatch)
+    rc, _, err = _evaluate(*TINY, "--out", str(tmp_path/"notes.txt"/"results"))
+    assert rc == 2 and err.startswith("tecoa: error: ") and "notes.txt" in err and "is a file" in err and err.count("\n") == 1, err
+    assert not (tmp_path/"notes.txt"/"results").exists()
+
+def test_help_has_examples_suites_and_the_default_eps(capsys):
+    import pytest
+    from tecoa_nb.cli import main
+    from tecoa_nb.data import DatasetSpec, register_dataset, list_datasets
+    from tecoa_nb import evaluate_cli as ec
+    register_dataset(DatasetSpec("help-check-set", ["a", "b"], ["{}"], 32, lambda split, root=None: None, kind="world"), overwrite=True)
+    with pytest.raises(SystemExit) as e: main(["evaluate", "--help"])
+    text = " ".join(capsys.readouterr().out.split())            # argparse wraps lines
+    assert e.value.code == 0 and "examples:" in text and text.count("tecoa evaluate --") >= 2
+    assert all(p in text for p in [*ec._presets(), *ec.PRESET_ALIASES]) and all(d in text for d in list_datasets())
+    assert "help-check-set" in text                              # the names come from the registry
+    assert f"default: {', '.join(ec.eps_label(e) for e in ec.DEFAULT_EPS)}" in text, text
