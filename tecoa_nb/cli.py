@@ -31,6 +31,29 @@ def _info(args):
     return 0
 command("info", "print versions, the cache directory and the device")(_info)
 
+# %% ../nbs/12_cli.ipynb #3728e088
+def _compare(args):
+    "Compare two result folders; print the Markdown summary and, with --out, write it. Exit 0 whatever it finds."
+    from tecoa_nb.compare import compare_results
+    from tecoa_nb.core import atomic_write_text
+    md = compare_results(args.old, args.new, old_figures=args.old_figures, new_figures=args.new_figures).markdown()
+    print(md)
+    if args.out:
+        try: atomic_write_text(args.out, md + "\n")
+        except OSError as e: raise TecoaError(f"Cannot write the summary to {args.out} ({e.strerror or type(e).__name__}); pass a writable --out path.") from None
+    return 0
+
+def _compare_args(p:argparse.ArgumentParser):
+    p.add_argument("old", metavar="OLD", help="a profile's result folder, e.g. papermill_runs/mini (the committed results)")
+    p.add_argument("new", metavar="NEW", help="another folder with the same layout (a rerun's results)")
+    p.add_argument("--out", metavar="FILE", help="also write the Markdown summary to FILE")
+    p.add_argument("--old-figures", metavar="DIR", help="OLD's figures folder, where the aggregation wrote its verdicts (default: "
+                   "OLD/figures, else figures/<profile> beside papermill_runs/)")
+    p.add_argument("--new-figures", metavar="DIR", help="NEW's figures folder (default: found as for OLD)")
+_compare.add_args = _compare_args
+command("compare", "how a rerun's results compare with others (e.g. the committed ones): rows beyond their binomial noise, "
+        "the claims' verdicts, the headline table")(_compare)
+
 # %% ../nbs/12_cli.ipynb #4b8c36ec
 def build_parser() -> argparse.ArgumentParser:
     "The `tecoa` argument parser with every registered sub-command."

@@ -15,8 +15,10 @@ import yaml
 from .core import TecoaError, did_you_mean, atomic_write_json, atomic_write_text, read_json, get_logger, package_versions, git_commit
 
 # %% auto #0
-__all__ = ['SLURM_KEYS', 'find_root', 'Run', 'Manifest', 'load_manifest', 'result_modules', 'library_digest', 'code_hash',
-           'run_paths', 'is_up_to_date', 'execute_run', 'reproduce', 'submitit_executor', 'cpu_cores', 'default_jobs']
+__all__ = ['SLURM_KEYS', 'REQUIREMENTS', 'find_root', 'Run', 'Manifest', 'load_manifest', 'result_modules', 'library_digest',
+           'code_hash', 'run_paths', 'is_up_to_date', 'quiet_jupyter', 'kernel_arguments', 'failure_reason',
+           'execute_run', 'cuda_available', 'hf_cache_dir', 'weights_missing', 'data_missing', 'run_needs', 'reproduce',
+           'submitit_executor', 'cpu_cores', 'default_jobs', 'profile_names']
 
 # %% ../nbs/10_runs.ipynb #dede1165
 def find_root(start:str|Path|None=None) -> Path:
@@ -46,8 +48,10 @@ class Manifest:
     path: Path|None = None
     root: Path|None = None
     slurm: dict = field(default_factory=dict)   # cluster resources for `--executor submitit`: partition, gpus, time, cpus, mem_gb
+    requires: list = field(default_factory=list)  # what every run needs besides its data and weights: 'cuda'
 
 SLURM_KEYS = ("partition", "gpus", "time", "cpus", "mem_gb")
+REQUIREMENTS = ("cuda",)
 
 def _declared(nb:Path) -> dict:
     "The parameters a notebook declares in its `parameters` cell (name → info)."
@@ -93,8 +97,11 @@ def load_manifest(profile_or_path:str|Path="mini", root:str|Path|None=None) -> M
     root = Path(root) if root else p.resolve().parent.parent
     try: d = yaml.safe_load(p.read_text()) or {}
     except yaml.YAMLError as e: raise TecoaError(f"{p} is not valid YAML ({e.__class__.__name__}); fix its syntax.") from None
-    unknown_keys = set(d) - {"profile", "defaults", "runs", "aggregate", "description", "slurm"}
-    if unknown_keys: raise TecoaError(f"{p}: unknown top-level key(s) {', '.join(sorted(unknown_keys))}; allowed: profile, defaults, runs, aggregate, description, slurm.")
+    unknown_keys = set(d) - {"profile", "defaults", "runs", "aggregate", "description", "slurm", "requires"}
+    if unknown_keys: raise TecoaError(f"{p}: unknown top-level key(s) {', '.join(sorted(unknown_keys))}; allowed: profile, defaults, runs, aggregate, description, slurm, requires.")
+    requires = d.get("requires") or []
+    if not isinstance(requires, list) or set(map(str, requires)) - set(REQUIREMENTS):
+        raise TecoaError(f"{p}: `requires` must be a list of {', '.join(REQUIREMENTS)}, got {requires!r}.")
     slurm = d.get("slurm") or {}
     bad = set(slurm) - set(SLURM_KEYS) if isinstance(slurm, dict) else {"(not a mapping)"}
     if bad: raise TecoaError(f"{p}: the slurm section has unknown key(s) {', '.join(sorted(bad))}; allowed: {', '.join(SLURM_KEYS)}.")
@@ -115,7 +122,7 @@ def load_manifest(profile_or_path:str|Path="mini", root:str|Path|None=None) -> M
     if dup: raise TecoaError(f"{p}: run ids must be unique; repeated: {', '.join(dup)}.")
     agg = d.get("aggregate")
     agg = mk({"id": "aggregate", **agg}, "aggregate") if agg else None
-    return Manifest(str(d.get("profile", p.stem)), runs, agg, p, root, dict(slurm))
+    return Manifest(str(d.get("profile", p.stem)), runs, agg, p, root, dict(slurm), list(requires))
 
 # %% ../nbs/10_runs.ipynb #9abdb133
 def _nb_source_digest(nb:Path) -> str:
@@ -163,10 +170,40 @@ def is_up_to_date(run:Run, out_dir:Path) -> bool:
 
 def _jsonable(d): return json.loads(json.dumps(d, default=str))
 
+# %% ../nbs/10_runs.ipynb #af17cca4
+_JUPYTER_LIBS = ("papermill", "nbclient", "jupyter_client", "jupyter_core", "traitlets", "zmq")
+_QUIET = []
+
+def quiet_jupyter():
+    "Keep papermill's, nbclient's and jupyter_client's own log records and warnings to errors (once per process)."
+    import logging, warnings
+    if _QUIET: return
+    for name in _JUPYTER_LIBS: logging.getLogger(name).setLevel(logging.ERROR)
+    warnings.filterwarnings("ignore", module=rf"({'|'.join(_JUPYTER_LIBS)})(\.|$)")
+    _QUIET.append(True)
+
+def kernel_arguments(nb:Path, kernel_name:str|None=None) -> list[str]:
+    "Start options for the kernel that runs `nb`: an IPython kernel logs errors only; another kernel gets none."
+    try:
+        from jupyter_client.kernelspec import KernelSpecManager
+        import nbformat
+        name = kernel_name or nbformat.read(str(nb), as_version=4).metadata.get("kernelspec", {}).get("name") or "python3"
+        argv = KernelSpecManager().get_kernel_spec(name).argv
+    except Exception: return []
+    return ["--IPKernelApp.log_level=ERROR"] if any("ipykernel" in a for a in argv) else []
+
+def failure_reason(e:BaseException) -> str:
+    "One line for why a run failed: the notebook's exception (type and message) when it raised one, else the error itself."
+    if getattr(e, "ename", None): line = f"{e.ename}: {e.evalue}"
+    else: line = f"{type(e).__name__}: {e}"
+    line = " ".join(line.split())
+    return line if len(line) <= 300 else line[:297] + "..."
+
 # %% ../nbs/10_runs.ipynb #2242a447
 def execute_run(run:Run, out_dir:Path, root:Path, extra:dict|None=None, kernel_name:str|None=None, log_output:bool=False) -> dict:
     "Execute `run` with papermill into `out_dir`; returns its `run` record (status 'ok' or 'failed')."
     import papermill as pm
+    quiet_jupyter()
     out_dir.mkdir(parents=True, exist_ok=True)
     nb_out, js = run_paths(out_dir, run)
     declared = _declared(run.notebook)
@@ -183,17 +220,18 @@ def execute_run(run:Run, out_dir:Path, root:Path, extra:dict|None=None, kernel_n
     try:
         tmp_js.unlink(missing_ok=True)
         pm.execute_notebook(str(run.notebook), str(tmp_nb), parameters=params, cwd=str(root), progress_bar=False,
-                            kernel_name=kernel_name, log_output=log_output)
+                            kernel_name=kernel_name, log_output=log_output,
+                            extra_arguments=kernel_arguments(run.notebook, kernel_name))
         rec["status"] = "ok"
     except Exception as e:
-        rec["status"] = "failed"; rec["error"] = f"{type(e).__name__}: {str(e)[-2000:]}"
+        rec["status"] = "failed"; rec["reason"] = failure_reason(e); rec["error"] = f"{type(e).__name__}: {str(e)[-2000:]}"
     rec["seconds"] = round(time.perf_counter() - t0, 2)
     res = {}
     if tmp_js.exists():
         try: res = read_json(tmp_js)
         except Exception: res = {}
     elif rec["status"] == "ok" and "result_path" in declared:
-        rec["status"] = "failed"; rec["error"] = f"{run.notebook.name} finished without writing its result JSON to result_path."
+        rec["status"] = "failed"; rec["reason"] = rec["error"] = f"{run.notebook.name} finished without writing its result JSON to result_path."
     res["run"] = rec
     failed_nb, failed_js = out_dir/f"{run.id}.failed.ipynb", out_dir/f"{run.id}.failed.json"
     if rec["status"] == "ok":
@@ -206,6 +244,67 @@ def execute_run(run:Run, out_dir:Path, root:Path, extra:dict|None=None, kernel_n
     tmp_js.unlink(missing_ok=True)
     return rec
 
+# %% ../nbs/10_runs.ipynb #343cdbab
+def cuda_available() -> bool:
+    "Whether torch sees a CUDA device here."
+    try:
+        import torch
+        return bool(torch.cuda.is_available())
+    except ImportError: return False
+
+def hf_cache_dir() -> Path:
+    "The Hugging Face hub cache as the environment names it now: `$HF_HUB_CACHE`, else `$HF_HOME/hub`, else huggingface_hub's default."
+    if os.environ.get("HF_HUB_CACHE"): return Path(os.environ["HF_HUB_CACHE"]).expanduser()
+    if os.environ.get("HF_HOME"): return Path(os.environ["HF_HOME"]).expanduser()/"hub"
+    from huggingface_hub import constants
+    return Path(constants.HF_HUB_CACHE)
+
+def weights_missing(model:str, pretrained:str|None) -> str|None:
+    "Why open_clip `model`'s `pretrained` weights cannot be read here without a network (None: a random init, a file, the study's own TinyCLIP, or cached)."
+    if pretrained is None or model == "tinyclip" or Path(str(pretrained)).expanduser().exists(): return None
+    from huggingface_hub import try_to_load_from_cache
+    cache = hf_cache_dir()
+    cached = lambda repo, f: isinstance(p := try_to_load_from_cache(repo, f, cache_dir=str(cache)), str) and Path(p).exists()
+    if model.startswith("hf-hub:"):
+        return None if cached(model.removeprefix("hf-hub:"), "open_clip_config.json") else f"{model} not in the Hugging Face cache ({cache})"
+    import open_clip
+    cfg = open_clip.get_pretrained_cfg(model, pretrained) or {}
+    parts = cfg.get("hf_hub", "").strip("/").split("/")
+    if len(parts) >= 2:
+        files = ["/".join(parts[2:])] if len(parts) > 2 else ["open_clip_model.safetensors", "open_clip_pytorch_model.bin"]
+        if any(cached("/".join(parts[:2]), f) for f in files): return None
+    elif cfg.get("url") and (Path("~/.cache/clip").expanduser()/Path(cfg["url"]).name).exists(): return None
+    return f"{model} '{pretrained}' weights not in the Hugging Face cache ({cache})"
+
+def _few(names:list, k:int=3) -> str:
+    return ", ".join(names) if len(names) <= k else f"{', '.join(names[:k])} and {len(names) - k} more"
+
+def data_missing(adapt:str, suite:list) -> list[str]:
+    "What is not on disk of the datasets a study reads: `adapt`'s train split and `suite`'s test splits (the world's generated sets need nothing)."
+    from tecoa_nb.data import get_dataset, data_root, _SOURCES
+    root, out, absent = data_root(), [], []
+    for name in dict.fromkeys([adapt, *suite]):
+        if get_dataset(name).kind != "paper" or name not in _SOURCES: continue
+        if name == "imagenet":        # lay-outs `tecoa_nb.data` reads: <split>/ folders, or the official archives
+            base = root/"imagenet"
+            subs = ["train"] if name == adapt else []
+            subs += ["val"] if name in suite else []
+            gone = [s for s in subs if not ((base/s).is_dir() or (base/f"ILSVRC2012_img_{s}.tar").exists())]
+            if gone: out.append(f"ImageNet {gone[0]} images not found at {base/gone[0]}" + "".join(f" nor {s} images at {base/s}" for s in gone[1:]))
+        elif not (root/_SOURCES[name].folder).exists(): absent.append(_SOURCES[name].title)
+    if absent: out.append(f"{len(absent)} {'dataset' if len(absent) == 1 else 'datasets'} not found under {root} ({_few(absent)})")
+    return out
+
+def run_needs(run:Run, m:Manifest) -> list[str]:
+    "What `run` needs and this machine lacks, each as a phrase: a CUDA device (when `m` requires one), its data, its model weights."
+    miss = ["no CUDA device"] if "cuda" in m.requires and not cuda_available() else []
+    profile = run.parameters.get("profile")
+    if profile is None: return miss
+    from tecoa_nb.study import StudyConfig, study_config
+    try: cfg = study_config(profile, **{k: v for k, v in run.parameters.items() if k in StudyConfig.__dataclass_fields__ and k != "profile"})
+    except TecoaError: return miss        # a profile the study does not know (e.g. a run that starts from another one)
+    return miss + data_missing(cfg.adapt, list(cfg.suite)) + [w for w in [weights_missing(cfg.model, cfg.pretrained)] if w]
+
 # %% ../nbs/10_runs.ipynb #51b74706
 def _fmt_table(rows:list[dict], cols:list[str]) -> str:
     w = {c: max(len(c), *(len(str(r.get(c, ""))) for r in rows)) if rows else len(c) for c in cols}
@@ -214,8 +313,8 @@ def _fmt_table(rows:list[dict], cols:list[str]) -> str:
 
 def reproduce(profile:str="mini", only:list[str]|None=None, force:bool=False, jobs:int|None=1, dry_run:bool=False,
               root:str|Path|None=None, out_dir:str|Path|None=None, figures_dir:str|Path|None=None,
-              aggregate:bool=True, echo=print, executor:str="local", **cluster) -> list[dict]:
-    "Run the manifest of `profile` here, or as submitit job arrays (`cluster`: `submitit_executor`'s settings): skip up-to-date runs, execute the rest, then aggregate."
+              aggregate:bool=True, echo=print, executor:str="local", compare:str|Path|None=None, **cluster) -> list[dict]:
+    "Run the manifest of `profile` here, or as submitit job arrays (`cluster`: `submitit_executor`'s settings): skip up-to-date runs, execute the rest, then aggregate (and compare the results with those in `compare`)."
     if jobs is None: jobs = default_jobs()
     if isinstance(jobs, bool) or not isinstance(jobs, int) or jobs < 1:
         raise TecoaError(f"--jobs must be a positive integer (runs executed at once), got {jobs!r}.")
@@ -230,10 +329,27 @@ def reproduce(profile:str="mini", only:list[str]|None=None, force:bool=False, jo
         unknown = sorted(set(only) - {r.id for r in runs})
         if unknown: raise TecoaError(f"--only names unknown run id(s) {', '.join(unknown)}; the {m.profile} runs are: {', '.join(r.id for r in runs)}.")
         runs = [r for r in runs if r.id in only]
+    if compare is not None:            # a wrong folder is said now, not after the runs
+        from tecoa_nb.compare import read_results, compare_results
+        read_results(compare)
+    def compared():
+        if compare is None: return
+        try: echo(compare_results(compare, out_dir, new_figures=figures_dir if figures_dir.is_dir() else None).markdown())
+        except TecoaError as e: echo(f"not compared with {compare}: {e}")
     todo = [r for r in runs if force or not is_up_to_date(r, out_dir)]
     if dry_run:
-        rows = [{"run": r.id, "notebook": r.notebook.name, "stage": r.stage, "status": "will run" if r in todo else "up to date"} for r in runs]
-        echo(_fmt_table(rows, ["run", "notebook", "stage", "status"])); return rows
+        rows = []
+        for r in runs:
+            miss = run_needs(r, m) if r in todo else []
+            status = "up to date" if r not in todo else "cannot run" if miss else "would run"
+            rows.append({"run": r.id, "notebook": r.notebook.name, "stage": r.stage, "status": status, "missing": miss})
+        echo(_fmt_table(rows, ["run", "notebook", "stage", "status"]))
+        lack = [row for row in rows if row["missing"]]
+        for row in lack: echo(f"{row['run']} cannot run: {'; '.join(row['missing'])}.")
+        echo(f"{len(todo) - len(lack)} would run, {len(runs) - len(todo)} up to date" + (f", {len(lack)} cannot run" if lack else "") + ".")
+        if lack: echo("The data root is $TECOA_DATA, else $TECOA_HOME/data; weights are read from the Hugging Face cache ($HF_HUB_CACHE, else $HF_HOME/hub).")
+        compared()
+        return rows
     submit = submitit_executor(m, out_dir, jobs=jobs, **cluster) if executor == "submitit" and todo else None
     records, n = [], len(todo)
     done = 0
@@ -243,20 +359,21 @@ def reproduce(profile:str="mini", only:list[str]|None=None, force:bool=False, jo
             echo(f"[{m.profile}] start {r.id} ({r.notebook.name})")
             try: return r, execute_run(r, out_dir, root, extra={"profile": m.profile})
             except Exception as e:     # a failure outside the notebook is recorded too; the other runs go on
-                return r, {"id": r.id, "status": "failed", "seconds": 0.0, "error": f"{type(e).__name__}: {e}"}
+                return r, {"id": r.id, "status": "failed", "seconds": 0.0, "reason": failure_reason(e), "error": f"{type(e).__name__}: {e}"}
         for r, rec in _run_stage(batch, one, jobs, submit, out_dir, root, {"profile": m.profile}, echo):
             done += 1; records.append(rec)
-            echo(f"[{done}/{n}] {r.id}: {rec['status']} in {rec['seconds']:.1f} s" + (f" — {rec['error'][:300]}" if rec["status"] != "ok" else ""))
+            echo(f"[{done}/{n}] {r.id}: {rec['status']} in {rec['seconds']:.1f} s" + (f" — {rec.get('reason') or rec['error'][:300]}" if rec["status"] != "ok" else ""))
     skipped = [{"id": r.id, "status": "up to date", "seconds": 0.0} for r in runs if r not in todo]
     if aggregate and m.aggregate is not None:
         echo(f"[{m.profile}] aggregate ({m.aggregate.notebook.name})")
         rec = execute_run(m.aggregate, out_dir, root, extra={"profile": m.profile, "runs_dir": str(out_dir), "figures_dir": str(figures_dir)})
         records.append(rec)
-        if rec["status"] != "ok": echo(f"aggregate failed — {rec.get('error', '')[:300]}")
+        if rec["status"] != "ok": echo(f"aggregate failed — {rec.get('reason') or rec.get('error', '')[:300]}")
     rows = [{"run": r["id"], "status": r["status"], "seconds": f"{r['seconds']:.1f}"} for r in records + skipped]
     echo(_fmt_table(rows, ["run", "status", "seconds"]))
     failed = [r["id"] for r in records if r["status"] == "failed"]
     if failed: echo(f"failed: {', '.join(failed)} (errors in {out_dir}/<id>.failed.json; earlier results were kept)")
+    compared()
     return records + skipped
 
 # %% ../nbs/10_runs.ipynb #5b1c7e20
@@ -320,16 +437,27 @@ def _run_stage(batch:list, one, jobs:int, submit, out_dir:Path, root:Path, extra
 # %% ../nbs/10_runs.ipynb #a2462996
 def _reproduce_cmd(args) -> int:
     cluster = {k: getattr(args, k) for k in ("cluster", "partition", "gpus", "time", "cpus", "mem_gb") if getattr(args, k) is not None}
-    recs = reproduce(args.profile, only=args.only, force=args.force, jobs=args.jobs, dry_run=args.dry_run, executor=args.executor, **cluster)
+    recs = reproduce(args.profile, only=args.only, force=args.force, jobs=args.jobs, dry_run=args.dry_run, executor=args.executor,
+                     compare=args.compare, **cluster)
     return 1 if any(r.get("status") == "failed" for r in recs) else 0
 
+def profile_names(root:str|Path|None=None) -> list[str]:
+    "The profiles that have a manifest (`papermill_runs/*.yaml`), sorted; none outside a project."
+    try: root = Path(root) if root else find_root()
+    except TecoaError: return []
+    return sorted(p.stem for p in (root/"papermill_runs").glob("*.yaml"))
+
 def _reproduce_args(p:argparse.ArgumentParser):
-    p.add_argument("--profile", default=os.environ.get("TECOA_PROFILE_DEFAULT", "mini"), help="manifest to run: smoke, mini (default) or paper")
+    default = os.environ.get("TECOA_PROFILE_DEFAULT", "mini")
+    names = [f"{n} (default)" if n == default else n for n in profile_names()]
+    p.add_argument("--profile", default=default, help=f"manifest to run: {', '.join(names) or 'a profile'}, or the path of a manifest YAML")
     p.add_argument("--only", nargs="+", metavar="ID", help="run only these run ids (then aggregate)")
     p.add_argument("--force", action="store_true", help="rerun runs that are up to date")
     p.add_argument("--jobs", type=int, default=None, help="runs to execute in parallel within a stage (default: 1 with a GPU, else "
                    "up to 4, sharing the CPU cores; 1 runs strictly in the manifest's order)")
-    p.add_argument("--dry-run", action="store_true", help="list the runs and whether each is up to date; run nothing")
+    p.add_argument("--compare", metavar="DIR", help="afterwards, say how the profile's results compare with those in DIR "
+                   "(e.g. a copy of the committed papermill_runs/<profile>), as `tecoa compare DIR papermill_runs/<profile>` does")
+    p.add_argument("--dry-run", action="store_true", help="list the runs and, for each, whether it is up to date, would run, or lacks a CUDA device, its data or its model weights (and which); run nothing")
     g = p.add_argument_group("cluster (with --executor submitit; default: the manifest's slurm: section)")
     g.add_argument("--executor", choices=("local", "submitit"), default="local", help="run here (default) or as SLURM job arrays through submitit")
     g.add_argument("--cluster", choices=("slurm", "local", "debug"), help="submitit's cluster (default: SLURM when sbatch exists, else local)")
