@@ -137,7 +137,7 @@ def describe_rows(changes:list[RowChange]) -> dict[tuple, str]:
 
 # %% ../nbs/17_compare.ipynb #135eda72
 def find_figures(results:str|Path) -> Path|None:
-    "The figures folder of a result folder: `<results>/figures`, else `<results>/../../figures/<name>` (the repository's layout); None if neither exists."
+    "The figures folder of a result folder: `<results>/figures`, else `figures/<name>` two levels above `<results>` (the repository's layout); None if neither exists."
     results = Path(results).resolve()
     for c in (results/"figures", results.parent.parent/"figures"/results.name):
         if c.is_dir(): return c

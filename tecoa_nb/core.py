@@ -124,7 +124,7 @@ def torch_load(path:str|Path, map_location="cpu") -> Any:
 
 # %% ../nbs/00_core.ipynb #f913c94b
 def package_versions(names=("tecoa_nb", "torch", "torchvision", "open_clip_torch", "numpy", "pyautoattack", "papermill")) -> dict:
-    "Installed versions of `names` (None where absent), plus Python, the platform and the CPU kernels (`kernel_env`)."
+    "Installed versions of `names` (None where absent), plus Python, the platform, the CPU kernels (`kernel_env`) and torch's intra-op threads."
     from importlib.metadata import version, PackageNotFoundError
     out = {}
     for n in names:
@@ -132,6 +132,7 @@ def package_versions(names=("tecoa_nb", "torch", "torchvision", "open_clip_torch
         except PackageNotFoundError: out[n] = None
     out["python"] = platform.python_version(); out["platform"] = platform.platform()
     out["kernels"] = kernel_env()      # where a bitwise claim about this run applies (below)
+    out["threads"] = torch.get_num_threads()   # 1 and 2 threads sum in other orders, so they give other bits
     return out
 
 def git_commit(path:str|Path|None=None) -> str|None:
