@@ -21,9 +21,9 @@ __all__ = ['CIFAR10_CLASSES', 'STL10_CLASSES', 'PCAM_CLASSES', 'EUROSAT_CLASSES'
            'STANFORD_CARS_CLASSES', 'SUN397_CLASSES', 'COUNTRY211_CLASSES', 'FGVC_AIRCRAFT_CLASSES', 'DTD_CLASSES',
            'DEFAULT_TEMPLATE', 'PAPER_TEMPLATES', 'SPLIT_SEED', 'TEST_FRACTION', 'PAPER_SUITE', 'TEMPLATE_SETS',
            'CLIP_BENCHMARK_NAMES', 'DatasetSpec', 'register_dataset', 'list_datasets', 'get_dataset', 'load_dataset',
-           'format_classname', 'TensorImageDataset', 'seeded_subset', 'data_root', 'imagenet_classnames',
-           'paper_transform', 'fixed_split', 'PaperDataset', 'register_paper_datasets', 'clip_benchmark_templates',
-           'dataset_templates']
+           'format_classname', 'TensorImageDataset', 'seeded_subset', 'dataset_labels', 'balanced_subset', 'data_root',
+           'imagenet_classnames', 'paper_transform', 'fixed_split', 'PaperDataset', 'register_paper_datasets',
+           'clip_benchmark_templates', 'dataset_templates']
 
 # %% ../nbs/01_data.ipynb #a9061a29
 @dataclass
@@ -108,6 +108,46 @@ def seeded_subset(ds:Dataset, n:int|None, seed:int=0) -> tuple[Dataset, list[int
     N = len(ds)
     if n is None or n >= N: idx = list(range(N))
     else: idx = sorted(torch.randperm(N, generator=make_generator(seed))[:n].tolist())
+    return Subset(ds, idx), idx
+
+# %% ../nbs/01_data.ipynb #f604c78b
+def dataset_labels(ds:Dataset) -> torch.Tensor|None:
+    "Every label of `ds` as a long tensor, read without loading an image where the dataset keeps them; None where it does not."
+    if isinstance(ds, Subset) or (hasattr(ds, "base") and hasattr(ds, "indices")):        # a Subset, or a PaperDataset view
+        inner = dataset_labels(ds.dataset if isinstance(ds, Subset) else ds.base)
+        idx = ds.indices
+        return None if inner is None else inner if idx is None else inner[torch.as_tensor(list(idx), dtype=torch.long)]
+    n = len(ds)
+    for attr in ("labels", "targets", "_labels", "y"):
+        v = getattr(ds, attr, None)
+        if v is not None and not isinstance(v, (str, dict)):
+            try: t = torch.as_tensor(v.tolist() if hasattr(v, "tolist") else list(v))
+            except (TypeError, ValueError, RuntimeError): continue
+            if t.ndim == 1 and t.numel() == n and not t.is_floating_point(): return t.long()
+    for attr in ("samples", "_samples", "imgs"):
+        v = getattr(ds, attr, None)
+        if v is not None and len(v) == n: return torch.as_tensor([int(s[1]) for s in v], dtype=torch.long)
+    return None
+
+def balanced_subset(ds:Dataset, n:int|None, seed:int=0) -> tuple[Dataset, list[int]]:
+    "A fixed class-balanced subset of `n` examples of `ds` (⌊n/K⌋ or one more per class) and its sorted indices; `seeded_subset` where labels are unknown."
+    N = len(ds)
+    if n is None or n >= N: return seeded_subset(ds, n, seed)
+    labels = dataset_labels(ds)
+    if labels is None: return seeded_subset(ds, n, seed)
+    g = make_generator(seed)
+    by_class: dict[int, list[int]] = {}
+    for i in torch.randperm(N, generator=g).tolist(): by_class.setdefault(int(labels[i]), []).append(i)   # each class in a seeded order
+    quota, left, open_ = dict.fromkeys(by_class, 0), n, sorted(by_class)
+    while left and open_:
+        share = left // len(open_)
+        if share == 0:                                   # fewer images left than classes: one more to `left` classes, drawn by the seed
+            for j in torch.randperm(len(open_), generator=g)[:left].tolist(): quota[open_[j]] += 1
+            break
+        for c in open_:
+            take = min(share, len(by_class[c]) - quota[c]); quota[c] += take; left -= take
+        open_ = [c for c in open_ if quota[c] < len(by_class[c])]
+    idx = sorted(i for c, q in quota.items() for i in by_class[c][:q])
     return Subset(ds, idx), idx
 
 # %% ../nbs/01_data.ipynb #1ecb2edf

@@ -14,7 +14,7 @@ import torch
 from torch.utils.data import DataLoader, Dataset, Subset
 from .core import (TecoaError, Timer, atomic_write_json, git_commit, make_generator, package_versions,
                            read_json)
-from .data import TensorImageDataset, get_dataset, load_dataset, seeded_subset
+from .data import TensorImageDataset, get_dataset, load_dataset, seeded_subset, balanced_subset
 from .sanity import AttackTrace, sanity_summary, table_flags, chance_level, prediction_summary
 
 
@@ -109,7 +109,7 @@ def evaluate(clf, suite:str|Sequence[str], attacks:Sequence|None=None, *, n_per_
             with Timer() as t_load:
                 ds = (datasets or {}).get(spec.name)
                 if ds is None: ds = load_dataset(spec.name, split, root)
-                _, idx = seeded_subset(ds, n_per_dataset, seed)
+                _, idx = balanced_subset(ds, n_per_dataset, seed)
             names = list(getattr(ds, "classnames", None) or spec.classnames)
             tmpl = list((templates or {}).get(spec.name, spec.templates))
             key = (tuple(names), tuple(tmpl))
@@ -206,7 +206,7 @@ def write_result(path:str|Path, *, params:dict, table:pd.DataFrame, extra:dict|N
         "attacks": a.get("attacks", []),
         "datasets": a.get("datasets", {}),
         "subsets": {k: _subset_record(v) for k, v in a.get("subsets", {}).items()},
-        "seeds": {"seed": ev.get("seed"), "subset": "seeded_subset(dataset, n_per_dataset, seed)",
+        "seeds": {"seed": ev.get("seed"), "subset": "balanced_subset(dataset, n_per_dataset, seed)",
                   "attack": "PGD/CW: counters (derive_seed(seed, dataset, json of attack.describe()), restart, example index in the dataset); "
                             "other attacks: a generator per batch seeded with derive_seed(seed, dataset, json of attack.describe(), batch index)"},
         "versions": package_versions(),

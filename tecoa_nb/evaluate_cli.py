@@ -364,7 +364,7 @@ def _evaluate_args(p):
     p.add_argument("--eps", help="L-inf radii separated by commas, e.g. 1/255,4/255 "
                                  f"(default: {', '.join(eps_label(e) for e in DEFAULT_EPS)}, or the --suite preset's own)")
     p.add_argument("--templates", choices=["paper", "clip_benchmark"], help="prompt templates: the paper's one per dataset, or CLIP_benchmark's ensembles (default: the preset's, else paper)")
-    p.add_argument("--n", type=int, help="images per dataset (a seeded subset; default: the preset's, else all)")
+    p.add_argument("--n", type=int, help="images per dataset (a seeded, class-balanced subset; default: the preset's, else all)")
     p.add_argument("--batch-size", type=int, default=64)
     p.add_argument("--seed", type=int, default=0)
     p.add_argument("--device", help="cpu, cuda, cuda:1, mps (default: the best available)")

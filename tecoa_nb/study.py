@@ -14,7 +14,7 @@ import pandas as pd
 import torch
 from torch.utils.data import Subset
 from .core import TecoaError, tecoa_home, atomic_torch_save, torch_load, seed_everything, get_device, get_logger, Timer, atomic_write_json, read_json
-from .data import get_dataset, load_dataset, TensorImageDataset, seeded_subset
+from .data import get_dataset, load_dataset, TensorImageDataset, seeded_subset, balanced_subset
 from .models import load_clip, ZeroShotClassifier, ClipBundle, text_fingerprint
 from .attacks import AttackSpec, parse_attack
 from .adapters import make_adapter, weight_average
@@ -42,7 +42,7 @@ class StudyConfig:
     eval_steps: int = 10            # PGD steps of the headline evaluation attack
     eps_sweep: list = field(default_factory=list)
     strong_attacks: list = field(default_factory=list)   # attack-strength study, e.g. ['pgd10', 'pgd100', 'cw100', 'aa']
-    n_eval: int|None = 200          # examples per evaluation dataset (fixed, seeded subset)
+    n_eval: int|None = 200          # examples per evaluation dataset (fixed, seeded, class-balanced subset)
     n_eval_strong: int|None = 100   # examples per dataset for the expensive attacks
     eval_batch: int = 256
     train_attack_steps: int = 2
@@ -401,7 +401,7 @@ def compare(cfg:StudyConfig, methods:Sequence[str|Method], attacks:Sequence[Atta
     attacks = [as_attack(a) for a in (attacks if attacks is not None else attacks_at(cfg))]
     labels, suite, n = _labels(attacks), list(suite or cfg.suite), n_eval or cfg.n_eval
     loaded = {name: load_dataset(name, "test") for name in suite}           # once per call, for every method
-    idxs = {name: seeded_subset(ds, n, cfg.seed)[1] for name, ds in loaded.items()}
+    idxs = {name: balanced_subset(ds, n, cfg.seed)[1] for name, ds in loaded.items()}
     frames, infos = [], {}
     for m in methods:
         m = get_method(m)

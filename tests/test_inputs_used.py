@@ -24,7 +24,7 @@ def test_evaluate_uses_the_datasets_it_is_given(monkeypatch):
     given = TensorImageDataset(torch.randint(0, 256, (10, 3, 32, 32), generator=g, dtype=torch.uint8), torch.randint(0, 4, (10,), generator=g))
     t = ev.evaluate(_clf(), ["noise"], ["clean", "pgd2"], n_per_dataset=8, batch_size=8, progress=False, datasets={"noise": given})
     assert calls == [] and t.attrs["datasets"]["noise"]["n_total"] == 10
-    assert t.attrs["subsets"]["noise"] == ev.seeded_subset(given, 8, 0)[1]
+    assert t.attrs["subsets"]["noise"] == ev.balanced_subset(given, 8, 0)[1]
 
 def test_run_evaluation_loads_each_dataset_once(tmp_path, monkeypatch):
     import tecoa_nb.data, tecoa_nb.evaluate
