@@ -300,10 +300,8 @@ def _study_tinyclip(pretrained, device, checkpoint=None, offline=None, **kw) -> 
     if pretrained is not None or kw:
         what = ", ".join(["pretrained"] * (pretrained is not None) + sorted(kw))
         raise TecoaError(f"{what} does not apply to 'tinyclip', the study's own pretrained TinyCLIP; leave it out, or pass checkpoint= to load other weights into it.")
-    from tecoa_nb.study import study_config      # here, not at import: the study imports this module
-    from tecoa_nb.pretrain import load_tinyclip
-    from tecoa_nb.world import world_profile
-    bundle = load_tinyclip(**study_config(world_profile()).pretrain, device=device)
+    from tecoa_nb.pretrain import study_tinyclip      # here, not at import: pretraining loads models with this module
+    bundle = study_tinyclip(device=device)
     if checkpoint is not None: bundle.checkpoint = load_checkpoint_into(bundle.model, checkpoint)
     return bundle
 

@@ -90,6 +90,7 @@ AGFT_MINI_GRID = {"scale": None, "ratio": [0.4, 0.7, 1.0]}
 
 def _profiles() -> dict:
     from tecoa_nb import world
+    from tecoa_nb.pretrain import study_pretrain_settings
     zs = list(world.ZERO_SHOT_NAMES)
     return {
         "smoke": dict(profile="smoke", model="tinyclip", pretrained=None, adapt=world.ADAPT_NAME + "-smoke",
@@ -98,7 +99,7 @@ def _profiles() -> dict:
                       strong_attacks=["pgd3", "cw3"], n_eval=16, n_eval_strong=8, eval_batch=16,
                       steps=2, batch_size=16, optimizer="adamw", ft_lr=5e-5, vp_lr=1e-3, head_lr=1e-2, padding=2, n_tokens=2,
                       kw_grid={"AGFT-FT": {"scale": None, "ratio": [0.5, 1.0]}}, transfer_classes=64,
-                      pretrain=dict(profile="smoke")),
+                      pretrain=study_pretrain_settings("smoke")),
         "mini": dict(profile="mini", model="tinyclip", pretrained=None, adapt=world.ADAPT_NAME,
                      suite=[world.ADAPT_NAME] + zs, eps=world.MINI_EPS, eval_steps=10,
                      eps_sweep=[0, world.MINI_EPS / 4, world.MINI_EPS / 2, world.MINI_EPS, 2 * world.MINI_EPS],
@@ -107,7 +108,7 @@ def _profiles() -> dict:
                      lr_grid={"ft": [2e-3, 4e-3, 8e-3], "vp": [3.33e-2, 1e-1, 3e-1]}, select="val", n_val=256,
                      ft_lr=2e-3, vp_lr=3e-1, head_lr=1e-2, padding=3, n_tokens=8, token_init="zeros",
                      kw_grid={"AGFT-FT": AGFT_MINI_GRID}, transfer_classes=64,
-                     pretrain=dict(profile="mini")),
+                     pretrain=study_pretrain_settings("mini")),
         "paper": dict(profile="paper", model="ViT-B-32", pretrained="openai", adapt="imagenet", suite=list(PAPER_SUITE_NAMES),
                       eps=1/255, eval_steps=100, eps_sweep=[0, 1/255, 2/255, 4/255], strong_attacks=["pgd10", "pgd100", "cw100", "aa"],
                       n_eval=1000, n_eval_strong=500, eval_batch=256, steps=None, epochs=10, batch_size=256,

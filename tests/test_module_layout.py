@@ -1,0 +1,22 @@
+"Each module does one job: the commands that only load a model do not pull in the study, and the study's parts live where they are named."
+import subprocess, sys, os
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parents[1]
+
+def _python(code:str) -> subprocess.CompletedProcess:
+    env = {**os.environ, "PYTHONPATH": str(ROOT), "TECOA_PROFILE": "smoke"}
+    return subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=600, env=env, cwd=str(ROOT))
+
+def test_tinyclip_commands_do_not_import_the_study():
+    r = _python("import sys\n"
+                "from tecoa_nb.evaluate_cli import load_for_eval\n"
+                "from tecoa_nb.train_cli import TrainSettings, _load_bundle\n"
+                "from tecoa_nb.models import zero_shot_classifier\n"
+                "clf, info = load_for_eval('tinyclip')\n"
+                "assert info['identity']['profile'] == 'smoke', info\n"
+                "b = _load_bundle(TrainSettings(model='tinyclip', tinyclip_profile='smoke'), 'cpu')\n"
+                "zero_shot_classifier('tinyclip', classnames=['a', 'b'])\n"
+                "print(sorted(m for m in sys.modules if m in ('tecoa_nb.study', 'tecoa_nb.runs')))")
+    assert r.returncode == 0, r.stderr[-3000:]
+    assert r.stdout.strip().splitlines()[-1] == "[]", r.stdout
