@@ -15,6 +15,7 @@ import torch.nn as nn
 import torch.nn.functional as F
 import open_clip
 from .core import TecoaError, did_you_mean, tecoa_home, atomic_torch_save, atomic_write_json, get_logger
+from .data import WORLD_TEMPLATE
 
 # %% auto #0
 __all__ = ['TINY_CONFIGS', 'WEIGHT_FILES', 'register_tiny_configs', 'ClipBundle', 'load_clip', 'text_fingerprint',
@@ -305,7 +306,7 @@ def _study_tinyclip(pretrained, device, checkpoint=None, offline=None, **kw) -> 
     if checkpoint is not None: bundle.checkpoint = load_checkpoint_into(bundle.model, checkpoint)
     return bundle
 
-def zero_shot_classifier(name:str="tecoa-tiny", pretrained:str|None=None, classnames=None, templates=("a photo of a {}.",), device="cpu", **kw) -> ZeroShotClassifier:
+def zero_shot_classifier(name:str="tecoa-tiny", pretrained:str|None=None, classnames=None, templates=(WORLD_TEMPLATE,), device="cpu", **kw) -> ZeroShotClassifier:
     "Shortcut: load a model (or 'tinyclip', the study's pretrained TinyCLIP) and build its classifier, optionally over `classnames`; a model left with random weights warns."
     if name == "tinyclip": bundle = _study_tinyclip(pretrained, device, **kw)
     else:

@@ -20,3 +20,14 @@ def test_tinyclip_commands_do_not_import_the_study():
                 "print(sorted(m for m in sys.modules if m in ('tecoa_nb.study', 'tecoa_nb.runs')))")
     assert r.returncode == 0, r.stderr[-3000:]
     assert r.stdout.strip().splitlines()[-1] == "[]", r.stdout
+
+def test_one_name_per_meaning():
+    "Two prompt templates, each named once and used where it was before; two attack readers, each with its own name."
+    import inspect
+    from tecoa_nb import data, models, train, evaluate
+    assert data.get_dataset("imagenet").templates == [data.PAPER_TEMPLATE] == ["This is a photo of a {}"]
+    assert data.get_dataset("world_objects").templates == data.get_dataset("world_shape").templates == [data.WORLD_TEMPLATE] == ["a photo of a {}."]
+    assert inspect.signature(models.zero_shot_classifier).parameters["templates"].default == (data.WORLD_TEMPLATE,)
+    assert not hasattr(data, "DEFAULT_TEMPLATE")
+    assert not hasattr(train, "as_attack") and train.training_attack(None).keep_best is False   # None: the paper's training attack
+    assert evaluate.as_attack(None).name == "clean"                                              # None: clean images
