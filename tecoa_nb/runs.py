@@ -12,13 +12,14 @@ from concurrent.futures import ThreadPoolExecutor
 from contextlib import contextmanager
 from pathlib import Path
 import yaml
+from .keys import library_digest, result_modules
 from .core import TecoaError, did_you_mean, atomic_write_json, atomic_write_text, read_json, get_logger, package_versions, git_commit
 
 # %% auto #0
-__all__ = ['SLURM_KEYS', 'REQUIREMENTS', 'find_root', 'Run', 'Manifest', 'load_manifest', 'result_modules', 'library_digest',
-           'code_hash', 'run_paths', 'is_up_to_date', 'quiet_jupyter', 'kernel_arguments', 'failure_reason',
-           'execute_run', 'cuda_available', 'hf_cache_dir', 'weights_missing', 'data_missing', 'run_needs', 'reproduce',
-           'submitit_executor', 'cpu_cores', 'default_jobs', 'profile_names']
+__all__ = ['SLURM_KEYS', 'REQUIREMENTS', 'find_root', 'Run', 'Manifest', 'load_manifest', 'code_hash', 'run_paths',
+           'is_up_to_date', 'quiet_jupyter', 'kernel_arguments', 'failure_reason', 'execute_run', 'cuda_available',
+           'hf_cache_dir', 'weights_missing', 'data_missing', 'run_needs', 'reproduce', 'submitit_executor',
+           'cpu_cores', 'default_jobs', 'profile_names']
 
 # %% ../nbs/10_runs.ipynb #dede1165
 def find_root(start:str|Path|None=None) -> Path:
@@ -129,29 +130,6 @@ def _nb_source_digest(nb:Path) -> str:
     import nbformat
     cells = nbformat.read(str(nb), as_version=4).cells
     return hashlib.sha1(json.dumps([c.source for c in cells if c.cell_type == "code"]).encode()).hexdigest()
-
-_RESULT_ROOTS = ("study", "plots", "pretrain", "world")   # what study notebooks call
-_NOT_RESULTS = ("runs", "cli")                           # how runs are launched, not what they compute
-
-def result_modules() -> list[str]:
-    "The `tecoa_nb` modules a study result can depend on: the roots and every module they import, transitively."
-    import re, tecoa_nb
-    pkg = Path(tecoa_nb.__file__).parent
-    pat = re.compile(r"(?:from\s+(?:\.|tecoa_nb\.)(\w+)\s+import)|(?:import\s+tecoa_nb\.(\w+))|(?:from\s+tecoa_nb\s+import\s+(\w+))")
-    seen, todo = set(), list(_RESULT_ROOTS)
-    while todo:
-        m = todo.pop()
-        if m in seen or m in _NOT_RESULTS or not (pkg/f"{m}.py").exists(): continue
-        seen.add(m)
-        todo += [g for hit in pat.findall((pkg/f"{m}.py").read_text()) for g in hit if g]
-    return sorted(seen)
-
-def library_digest() -> str:
-    "Digest of the source of the modules a study result depends on (`result_modules`): a new command-line door does not make results stale."
-    import tecoa_nb
-    pkg, h = Path(tecoa_nb.__file__).parent, hashlib.sha1()
-    for m in result_modules(): h.update(m.encode()); h.update((pkg/f"{m}.py").read_bytes())
-    return h.hexdigest()
 
 def code_hash(run:Run) -> str:
     "What the result of `run` depends on besides its parameters: its notebook's code and the library's."
