@@ -268,7 +268,7 @@ def _row_names(long:pd.DataFrame) -> pd.DataFrame:
 
 def leaderboard(long:pd.DataFrame, value:str="accuracy") -> dict[str, pd.DataFrame]:
     "One wide table per attack: models × datasets of `value` ('accuracy' or 'above_chance'), with the mean and the number of datasets (and, above chance, how many it clears); a row never mixes two models or two settings."
-    from tecoa_nb.plots import clears_chance_count
+    from tecoa_nb.stats import clears_chance_count
     out, long = {}, _row_names(long)
     for att, t in long.groupby("attack", sort=False):
         w = t.pivot_table(index="model", columns="dataset", values=value, aggfunc="mean")

@@ -185,8 +185,8 @@ METHODS = {m.name: m for m in [
 ]}
 
 def get_method(name:str|Method) -> Method:
-    "A standard method by name."
-    if isinstance(name, Method): return name
+    "A standard method by name; a `Method` (anything with its fields, e.g. one defined while this notebook runs) is returned as it is."
+    if isinstance(name, Method) or all(hasattr(name, f) for f in ("name", "loss", "adapter", "loss_kw", "wise")): return name
     if name not in METHODS: raise TecoaError(f"Unknown method {name!r}; known methods: {', '.join(METHODS)}.")
     return METHODS[name]
 

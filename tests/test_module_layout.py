@@ -31,3 +31,14 @@ def test_one_name_per_meaning():
     assert not hasattr(data, "DEFAULT_TEMPLATE")
     assert not hasattr(train, "as_attack") and train.training_attack(None).keep_best is False   # None: the paper's training attack
     assert evaluate.as_attack(None).name == "clean"                                              # None: clean images
+
+def test_one_margin_for_every_reader():
+    "The sanity flags, the tables, the claims and `tecoa evaluate --summarize` read chance and noise from one statistics module."
+    import re
+    from tecoa_nb import stats, sanity, plots
+    assert sanity.margin is stats.margin and sanity.clears_chance is stats.clears_chance and not hasattr(sanity, "chance_margin")
+    assert plots.with_chance is stats.with_chance and plots.clears_chance_count is stats.clears_chance_count
+    assert "from tecoa_nb.stats import clears_chance_count" in (ROOT/"tecoa_nb"/"evaluate_cli.py").read_text()
+    import nbformat
+    agg = "\n".join(c.source for c in nbformat.read(str(ROOT/"nbs"/"studies"/"10_aggregate.ipynb"), as_version=4).cells if c.cell_type == "code")
+    assert not re.search(r"^def (margin|gt|more_robust|f|fk|stat)\(", agg, re.M) and "from tecoa_nb.stats import" in agg
