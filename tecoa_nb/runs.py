@@ -429,7 +429,7 @@ def reproduce(profile:str="mini", only:list[str]|None=None, force:bool=False, jo
             try: return r, execute_run(r, out_dir, root, extra={"profile": m.profile})
             except Exception as e:     # a failure outside the notebook is recorded too; the other runs go on
                 return r, {"id": r.id, "status": "failed", "seconds": 0.0, "reason": failure_reason(e), "error": f"{type(e).__name__}: {e}"}
-        for r, rec in _run_stage(batch, one, jobs, submit, out_dir, root, {"profile": m.profile}, echo):
+        for r, rec in _run_stage(batch, one, jobs, submit, out_dir, root, {"profile": m.profile}, progress.say):
             done += 1; records.append(rec)
             if rec["status"] != "ok": rec.setdefault("notebook", str(r.notebook))
             why = f" — {failure_place(rec)}: {rec.get('reason') or rec['error'][:300]}" if rec["status"] != "ok" else ""
