@@ -19,11 +19,11 @@ from .core import TecoaError, did_you_mean, make_generator
 __all__ = ['CIFAR10_CLASSES', 'STL10_CLASSES', 'PCAM_CLASSES', 'EUROSAT_CLASSES', 'CIFAR100_CLASSES', 'CALTECH101_CLASSES',
            'CALTECH256_CLASSES', 'OXFORD_PETS_CLASSES', 'FLOWERS102_CLASSES', 'FOOD101_CLASSES',
            'STANFORD_CARS_CLASSES', 'SUN397_CLASSES', 'COUNTRY211_CLASSES', 'FGVC_AIRCRAFT_CLASSES', 'DTD_CLASSES',
-           'DEFAULT_TEMPLATE', 'PAPER_TEMPLATES', 'SPLIT_SEED', 'TEST_FRACTION', 'PAPER_SUITE', 'TEMPLATE_SETS',
-           'CLIP_BENCHMARK_NAMES', 'DatasetSpec', 'register_dataset', 'list_datasets', 'get_dataset', 'load_dataset',
-           'format_classname', 'TensorImageDataset', 'seeded_subset', 'dataset_labels', 'balanced_subset', 'data_root',
-           'imagenet_classnames', 'paper_transform', 'fixed_split', 'PaperDataset', 'register_paper_datasets',
-           'clip_benchmark_templates', 'dataset_templates']
+           'PAPER_TEMPLATE', 'WORLD_TEMPLATE', 'PAPER_TEMPLATES', 'SPLIT_SEED', 'TEST_FRACTION', 'PAPER_SUITE',
+           'TEMPLATE_SETS', 'CLIP_BENCHMARK_NAMES', 'DatasetSpec', 'register_dataset', 'list_datasets', 'get_dataset',
+           'load_dataset', 'format_classname', 'TensorImageDataset', 'seeded_subset', 'dataset_labels',
+           'balanced_subset', 'data_root', 'imagenet_classnames', 'paper_transform', 'fixed_split', 'PaperDataset',
+           'register_paper_datasets', 'clip_benchmark_templates', 'dataset_templates']
 
 # %% ../nbs/01_data.ipynb #a9061a29
 @dataclass
@@ -420,7 +420,8 @@ def imagenet_classnames() -> list[str]:
     return [format_classname(c) for c in mod.IMAGENET_CLASSNAMES]
 
 # %% ../nbs/01_data.ipynb #4fb7fcc9
-DEFAULT_TEMPLATE = "This is a photo of a {}"
+PAPER_TEMPLATE = "This is a photo of a {}"     # the paper's prompt for a dataset without its own (ImageNet, CIFAR, ...)
+WORLD_TEMPLATE = "a photo of a {}."           # the plain CLIP prompt: the world's object and shape tasks, and a classifier given no templates
 PAPER_TEMPLATES = {
     "oxford_pets": "A photo of a {}, a type of pet.", "flowers102": "A photo of a {}, a type of flower.",
     "food101": "A photo of {}, a type of food.", "stanford_cars": "A photo of a {}.",
@@ -574,7 +575,7 @@ def register_paper_datasets() -> list[str]:
     "Register the paper's sixteen datasets (idempotent); returns their names."
     for name in PAPER_SUITE:
         src = _SOURCES[name]
-        register_dataset(DatasetSpec(name, _paper_classnames(name), [PAPER_TEMPLATES.get(name, DEFAULT_TEMPLATE)],
+        register_dataset(DatasetSpec(name, _paper_classnames(name), [PAPER_TEMPLATES.get(name, PAPER_TEMPLATE)],
                                      src.resolution or (96 if name == "stl10" else 32), _paper_loader(name),
                                      splits=_PAPER_SPLITS.get(name, ("train", "test")),
                                      description=f"{src.title} (torchvision; files under <data root>/{src.folder})", kind="paper"),

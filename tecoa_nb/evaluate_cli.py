@@ -109,14 +109,11 @@ def load_for_eval(model:str, pretrained:str|None=None, checkpoint:str|Path|None=
         raise TecoaError(f"Checkpoint {checkpoint} does not exist; pass the path of a checkpoint file or folder.")
     dev = get_device(device)
     if model == "tinyclip":
-        import copy
-        from tecoa_nb.models import ClipBundle
-        from tecoa_nb.study import study_config, base_bundle
+        from tecoa_nb.pretrain import study_tinyclip
         from tecoa_nb.world import world_profile
         if pretrained is not None: raise TecoaError("--pretrained does not apply to tinyclip; it is pretrained by the study itself.")
-        cfg = study_config(world_profile()); b = base_bundle(cfg)     # the study's base model, as its notebooks load it
-        bundle = ClipBundle(copy.deepcopy(b.model).to(dev), b.tokenizer, b.image_size, b.mean, b.std, b.name, b.pretrained)
-        ident = {"model": "tinyclip", "profile": cfg.profile, "weights": Path(b.pretrained).parent.name}
+        bundle = study_tinyclip(world_profile(), device=str(dev)); bundle.model.eval()     # the study's base model, as its notebooks load it
+        ident = {"model": "tinyclip", "profile": world_profile(), "weights": Path(bundle.pretrained).parent.name}
     else:
         bundle = load_clip(model, pretrained, device=dev, cache_dir=cache_dir)
         ident = {"model": model, "pretrained": pretrained}
@@ -271,7 +268,7 @@ def _row_names(long:pd.DataFrame) -> pd.DataFrame:
 
 def leaderboard(long:pd.DataFrame, value:str="accuracy") -> dict[str, pd.DataFrame]:
     "One wide table per attack: models × datasets of `value` ('accuracy' or 'above_chance'), with the mean and the number of datasets (and, above chance, how many it clears); a row never mixes two models or two settings."
-    from tecoa_nb.plots import clears_chance_count
+    from tecoa_nb.stats import clears_chance_count
     out, long = {}, _row_names(long)
     for att, t in long.groupby("attack", sort=False):
         w = t.pivot_table(index="model", columns="dataset", values=value, aggfunc="mean")

@@ -15,6 +15,7 @@ import torch.nn as nn
 import torch.nn.functional as F
 import open_clip
 from .core import TecoaError, did_you_mean, tecoa_home, atomic_torch_save, atomic_write_json, get_logger
+from .data import WORLD_TEMPLATE
 
 # %% auto #0
 __all__ = ['TINY_CONFIGS', 'WEIGHT_FILES', 'register_tiny_configs', 'ClipBundle', 'load_clip', 'text_fingerprint',
@@ -300,14 +301,12 @@ def _study_tinyclip(pretrained, device, checkpoint=None, offline=None, **kw) -> 
     if pretrained is not None or kw:
         what = ", ".join(["pretrained"] * (pretrained is not None) + sorted(kw))
         raise TecoaError(f"{what} does not apply to 'tinyclip', the study's own pretrained TinyCLIP; leave it out, or pass checkpoint= to load other weights into it.")
-    from tecoa_nb.study import study_config      # here, not at import: the study imports this module
-    from tecoa_nb.pretrain import load_tinyclip
-    from tecoa_nb.world import world_profile
-    bundle = load_tinyclip(**study_config(world_profile()).pretrain, device=device)
+    from tecoa_nb.pretrain import study_tinyclip      # here, not at import: pretraining loads models with this module
+    bundle = study_tinyclip(device=device)
     if checkpoint is not None: bundle.checkpoint = load_checkpoint_into(bundle.model, checkpoint)
     return bundle
 
-def zero_shot_classifier(name:str="tecoa-tiny", pretrained:str|None=None, classnames=None, templates=("a photo of a {}.",), device="cpu", **kw) -> ZeroShotClassifier:
+def zero_shot_classifier(name:str="tecoa-tiny", pretrained:str|None=None, classnames=None, templates=(WORLD_TEMPLATE,), device="cpu", **kw) -> ZeroShotClassifier:
     "Shortcut: load a model (or 'tinyclip', the study's pretrained TinyCLIP) and build its classifier, optionally over `classnames`; a model left with random weights warns."
     if name == "tinyclip": bundle = _study_tinyclip(pretrained, device, **kw)
     else:

@@ -16,12 +16,11 @@ import matplotlib.pyplot as plt
 from matplotlib.ticker import NullLocator
 import seaborn as sns
 from .core import atomic_path, atomic_write_text
-from .sanity import chance_margin, clears_chance
+from .stats import has_chance, with_chance, accuracy_table, clears_chance_table, clears_chance_count
 
 # %% auto #0
 __all__ = ['SCALING_KEYS', 'SCALING_AXES', 'SCALING_GAINS', 'set_style', 'save_figure', 'markdown_table', 'write_table',
-           'accuracy_table', 'has_chance', 'with_chance', 'above_chance_table', 'clears_chance_table',
-           'clears_chance_count', 'mean_chance', 'mean_summary', 'means_table', 'mark_clears', 'chance_line',
+           'above_chance_table', 'mean_chance', 'mean_summary', 'means_table', 'mark_clears', 'chance_line',
            'clean_robust_bars', 'accuracy_heatmap', 'line_plot', 'grouped_bars', 'gain_per_dataset', 'scaling_summary',
            'scaling_figure']
 
@@ -61,48 +60,11 @@ def write_table(df:pd.DataFrame, path_stem:str|Path, floatfmt:str=".1f", index:b
     csv = atomic_write_text(stem.with_suffix(".csv"), (df.reset_index() if index and (df.index.name or any(df.index.names)) else df).to_csv(index=False, float_format="%.4g"))
     return md, csv
 
-# %% ../nbs/11_plots.ipynb #db55c389
-def accuracy_table(df:pd.DataFrame, attack:str|None=None, index:str="method", columns:str="dataset", mean:bool=True,
-                   order:Sequence|None=None, values:str="accuracy") -> pd.DataFrame:
-    "Pivot tidy results (`values`: accuracy in % by default) to `index` × `columns` for one attack label, with a `mean` column."
-    d = df if attack is None else df[df["attack"] == attack]
-    t = d.pivot_table(index=index, columns=columns, values=values, aggfunc="mean", sort=False, dropna=False)
-    if mean: t["mean"] = t.mean(axis=1)
-    if order is not None: t = t.reindex([o for o in order if o in t.index])
-    t.columns.name = None
-    return t
-
 # %% ../nbs/11_plots.ipynb #6d7b0710
-def has_chance(df:pd.DataFrame) -> bool:
-    "Whether a tidy table carries its rows' chance level (the `chance` column, %, that `evaluate` writes)."
-    return "chance" in df and bool(pd.to_numeric(df["chance"], errors="coerce").notna().any())
-
-def with_chance(df:pd.DataFrame, k:float=2.0) -> pd.DataFrame:
-    "`df` with `above_chance` (accuracy − chance, points), `chance_margin` (points) and `clears_chance` (1/0; NaN where chance is unknown) per row."
-    d = df.copy()
-    ch = pd.to_numeric(d["chance"], errors="coerce") if "chance" in d else pd.Series(np.nan, index=d.index, dtype=float)
-    n = d["n"] if "n" in d else pd.Series(np.nan, index=d.index)
-    d["chance"] = ch
-    d["above_chance"] = d["accuracy"] - ch
-    d["chance_margin"] = [chance_margin(c, n, k) if pd.notna(c) else np.nan for c, n in zip(ch, n)]
-    d["clears_chance"] = [float(clears_chance(a, c, n, k)) if pd.notna(c) else np.nan for a, c, n in zip(d["accuracy"], ch, n)]
-    return d
-
 def above_chance_table(df:pd.DataFrame, attack:str|None=None, index:str="method", columns:str="dataset", mean:bool=True,
                        order:Sequence|None=None) -> pd.DataFrame:
     "Accuracy above chance (points) as `index` × `columns` for one attack, with a `mean` column: `accuracy_table` less each dataset's chance."
     return accuracy_table(with_chance(df), attack, index, columns, mean, order, values="above_chance")
-
-def clears_chance_table(df:pd.DataFrame, attack:str|None=None, index:str="method", columns:str="dataset",
-                        order:Sequence|None=None, k:float=2.0) -> pd.DataFrame:
-    "1 where the accuracy under `attack` clears chance by its noise margin, 0 where it does not, NaN where chance is unknown."
-    return accuracy_table(with_chance(df, k), attack, index, columns, mean=False, order=order, values="clears_chance").round().astype("Int64")
-
-def clears_chance_count(df:pd.DataFrame, attack:str|None=None, index:str="method", exclude:Sequence=(),
-                        order:Sequence|None=None, k:float=2.0) -> pd.Series:
-    "On how many datasets (less `exclude`, e.g. the adaptation set) each `index` value's accuracy under `attack` clears chance; NaN where chance is unknown."
-    t = clears_chance_table(df[~df["dataset"].isin(list(exclude))], attack, index, order=order, k=k)
-    return t.astype(float).sum(axis=1, min_count=1).astype("Int64").rename("clears chance")
 
 def mean_chance(df:pd.DataFrame, attack:str|None=None) -> float:
     "The chance level (%) averaged over the table's datasets, the level every mean accuracy of the table is read against (NaN when unknown)."

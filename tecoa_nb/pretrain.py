@@ -21,7 +21,7 @@ import tecoa_nb
 __all__ = ['PRETRAIN_PROFILES', 'WEIGHTS_DIR', 'SHIP_FORMAT', 'STATE_HASH_RECIPE', 'init_tinyclip', 'train_tinyclip',
            'tinyclip_settings', 'tinyclip_key', 'file_sha256', 'state_sha256', 'seeded_init_state', 'compact_state',
            'expand_state', 'shipped_state', 'shipped_tinyclip', 'pretrain_tinyclip', 'load_tinyclip',
-           'write_shipped_tinyclip', 'ship_tinyclip', 'shipped_comparison']
+           'study_pretrain_settings', 'study_tinyclip', 'write_shipped_tinyclip', 'ship_tinyclip', 'shipped_comparison']
 
 # %% ../nbs/02a_pretrain.ipynb #65d307cd
 _log = get_logger("tecoa_nb.pretrain")
@@ -300,6 +300,17 @@ def load_tinyclip(model:str|None=None, profile:str|None=None, device:str="cpu", 
     path = pretrain_tinyclip(model, profile, **kw)
     bundle = load_clip(read_json(path.parent/"meta.json")["settings"]["model"], checkpoint=path, device=device); bundle.pretrained = str(path)
     return bundle
+
+# %% ../nbs/02a_pretrain.ipynb #4143ec79
+def study_pretrain_settings(profile:str) -> dict:
+    "The pretraining settings of the study's base TinyCLIP on world profile `profile` (what `StudyConfig.pretrain` holds)."
+    if profile not in WORLD_PROFILES:
+        raise TecoaError(f"The study's TinyCLIP is pretrained on the {' and '.join(WORLD_PROFILES)} worlds, not {profile!r}; pass one of them.")
+    return dict(profile=profile)
+
+def study_tinyclip(profile:str|None=None, device:str="cpu"):
+    "The study's base TinyCLIP of world profile `profile` (default: the current one, `world_profile()`) as a `ClipBundle`."
+    return load_tinyclip(**study_pretrain_settings(world_profile() if profile is None else profile), device=device)
 
 # %% ../nbs/02a_pretrain.ipynb #704c3fd9
 def write_shipped_tinyclip(state_dict:dict, meta:dict, weights_dir:str|Path|None=None, progress:bool=True) -> Path:

@@ -12,13 +12,15 @@ from concurrent.futures import ThreadPoolExecutor
 from contextlib import contextmanager
 from pathlib import Path
 import yaml
+from .keys import library_digest, result_modules
 from .core import TecoaError, did_you_mean, atomic_write_json, atomic_write_text, read_json, get_logger, package_versions, git_commit
 
 # %% auto #0
-__all__ = ['SLURM_KEYS', 'REQUIREMENTS', 'find_root', 'Run', 'Manifest', 'load_manifest', 'result_modules', 'library_digest',
-           'code_hash', 'run_paths', 'is_up_to_date', 'quiet_jupyter', 'kernel_arguments', 'failure_reason',
-           'execute_run', 'cuda_available', 'hf_cache_dir', 'weights_missing', 'data_missing', 'run_needs', 'reproduce',
-           'submitit_executor', 'cpu_cores', 'default_jobs', 'profile_names']
+__all__ = ['SLURM_KEYS', 'REQUIREMENTS', 'find_root', 'Run', 'Manifest', 'load_manifest', 'code_hash', 'run_paths',
+           'is_up_to_date', 'quiet_jupyter', 'kernel_arguments', 'failure_reason', 'failed_cell', 'failure_place',
+           'execute_run', 'cuda_available', 'hf_cache_dir', 'weights_missing', 'data_missing', 'run_needs',
+           'fmt_duration', 'recorded_seconds', 'Progress', 'reproduce', 'submitit_executor', 'cpu_cores',
+           'default_jobs', 'profile_names']
 
 # %% ../nbs/10_runs.ipynb #dede1165
 def find_root(start:str|Path|None=None) -> Path:
@@ -130,29 +132,6 @@ def _nb_source_digest(nb:Path) -> str:
     cells = nbformat.read(str(nb), as_version=4).cells
     return hashlib.sha1(json.dumps([c.source for c in cells if c.cell_type == "code"]).encode()).hexdigest()
 
-_RESULT_ROOTS = ("study", "plots", "pretrain", "world")   # what study notebooks call
-_NOT_RESULTS = ("runs", "cli")                           # how runs are launched, not what they compute
-
-def result_modules() -> list[str]:
-    "The `tecoa_nb` modules a study result can depend on: the roots and every module they import, transitively."
-    import re, tecoa_nb
-    pkg = Path(tecoa_nb.__file__).parent
-    pat = re.compile(r"(?:from\s+(?:\.|tecoa_nb\.)(\w+)\s+import)|(?:import\s+tecoa_nb\.(\w+))|(?:from\s+tecoa_nb\s+import\s+(\w+))")
-    seen, todo = set(), list(_RESULT_ROOTS)
-    while todo:
-        m = todo.pop()
-        if m in seen or m in _NOT_RESULTS or not (pkg/f"{m}.py").exists(): continue
-        seen.add(m)
-        todo += [g for hit in pat.findall((pkg/f"{m}.py").read_text()) for g in hit if g]
-    return sorted(seen)
-
-def library_digest() -> str:
-    "Digest of the source of the modules a study result depends on (`result_modules`): a new command-line door does not make results stale."
-    import tecoa_nb
-    pkg, h = Path(tecoa_nb.__file__).parent, hashlib.sha1()
-    for m in result_modules(): h.update(m.encode()); h.update((pkg/f"{m}.py").read_bytes())
-    return h.hexdigest()
-
 def code_hash(run:Run) -> str:
     "What the result of `run` depends on besides its parameters: its notebook's code and the library's."
     return hashlib.sha1((_nb_source_digest(run.notebook) + library_digest()).encode()).hexdigest()[:16]
@@ -199,6 +178,25 @@ def failure_reason(e:BaseException) -> str:
     line = " ".join(line.split())
     return line if len(line) <= 300 else line[:297] + "..."
 
+def failed_cell(e:BaseException, notebook:Path) -> dict|None:
+    "The cell of `notebook` whose execution raised `e` (papermill's execution error carries the cell's source): its number as the notebook shows it (1-based, every cell counted) and its first line; None when the error did not come from a cell."
+    src = getattr(e, "source", None)
+    if not isinstance(src, str) or getattr(e, "cell_index", None) is None: return None
+    try:
+        import nbformat
+        cells = nbformat.read(str(notebook), as_version=4).cells
+    except Exception: cells = []
+    idx = next((i for i, c in enumerate(cells) if c.cell_type == "code" and c.source == src), None)
+    first = next((l.strip() for l in src.splitlines() if l.strip()), "")
+    return {"number": None if idx is None else idx + 1, "first_line": first if len(first) <= 100 else first[:97] + "..."}
+
+def failure_place(rec:dict) -> str:
+    "Where a failed run failed, for a person: its notebook and, when a cell raised, which cell ('' when unknown)."
+    nb, cell = Path(str(rec.get("notebook", ""))).name, rec.get("cell")
+    if not cell: return nb
+    which = f"cell {cell['number']}" if cell.get("number") else "a cell"
+    return f"{nb}, {which} ({cell['first_line']})" if nb else f"{which} ({cell['first_line']})"
+
 # %% ../nbs/10_runs.ipynb #2242a447
 def execute_run(run:Run, out_dir:Path, root:Path, extra:dict|None=None, kernel_name:str|None=None, log_output:bool=False) -> dict:
     "Execute `run` with papermill into `out_dir`; returns its `run` record (status 'ok' or 'failed')."
@@ -225,6 +223,7 @@ def execute_run(run:Run, out_dir:Path, root:Path, extra:dict|None=None, kernel_n
         rec["status"] = "ok"
     except Exception as e:
         rec["status"] = "failed"; rec["reason"] = failure_reason(e); rec["error"] = f"{type(e).__name__}: {str(e)[-2000:]}"
+        if (cell := failed_cell(e, run.notebook)) is not None: rec["cell"] = cell
     rec["seconds"] = round(time.perf_counter() - t0, 2)
     res = {}
     if tmp_js.exists():
@@ -305,6 +304,63 @@ def run_needs(run:Run, m:Manifest) -> list[str]:
     except TecoaError: return miss        # a profile the study does not know (e.g. a run that starts from another one)
     return miss + data_missing(cfg.adapt, list(cfg.suite)) + [w for w in [weights_missing(cfg.model, cfg.pretrained)] if w]
 
+# %% ../nbs/10_runs.ipynb #d76e8cb0
+def fmt_duration(seconds:float) -> str:
+    "A duration as a person reads it: '42s', '3m05s', '2h07m'."
+    s = max(0, int(round(seconds)))
+    h, m = s // 3600, s % 3600 // 60
+    return f"{h}h{m:02d}m" if h else f"{m}m{s % 60:02d}s" if m else f"{s}s"
+
+def recorded_seconds(runs:list, out_dir:Path) -> dict:
+    "Each run's expected time (s): `run.seconds` of its result JSON in `out_dir` (its last successful run), else that of the last recorded run of the same notebook; None when there is neither."
+    own, by_nb = {}, {}
+    for r in runs:
+        _, js = run_paths(out_dir, r)
+        try: meta = read_json(js).get("run", {}) if js.exists() else {}
+        except Exception: meta = {}
+        sec = meta.get("seconds")
+        if meta.get("status") != "ok" or isinstance(sec, bool) or not isinstance(sec, (int, float)): continue
+        own[r.id] = float(sec)
+        when = str(meta.get("started", ""))
+        if r.notebook not in by_nb or when >= by_nb[r.notebook][0]: by_nb[r.notebook] = (when, float(sec))
+    return {r.id: own.get(r.id, by_nb.get(r.notebook, ("", None))[1]) for r in runs}
+
+class Progress:
+    "The one line of overall progress of `reproduce`: runs done of all, time elapsed, and time left from the runs' recorded times; rewritten in place on a terminal (`tty`), else echoed once per finished run."
+    def __init__(self, profile:str, expected:dict, echo=print, tty:bool=False, stream=None):
+        import threading
+        self.profile, self.expected, self.echo, self.tty = profile, dict(expected), echo, tty
+        self.stream, self.done, self.t0, self._lock = stream or sys.stdout, set(), time.monotonic(), threading.Lock()
+
+    def line(self) -> str:
+        left = [s for i, s in self.expected.items() if i not in self.done]
+        known = [s for s in left if s is not None]
+        if not left: eta = "nothing left"
+        elif not known: eta = "time left unknown (no recorded run times)"
+        else: eta = ("about " if len(known) == len(left) else "at least ") + fmt_duration(sum(known)) + " left"
+        return f"[{self.profile}] {len(self.done)}/{len(self.expected)} runs done, {fmt_duration(time.monotonic() - self.t0)} elapsed, {eta}"
+
+    def _draw(self):
+        self.stream.write("\r\x1b[K" + self.line()); self.stream.flush()
+
+    def say(self, msg:str):
+        "Echo a line; on a terminal above the progress line, which is drawn again below it."
+        with self._lock:
+            if not self.tty: return self.echo(msg)
+            self.stream.write("\r\x1b[K" + msg + "\n"); self._draw()
+
+    def finished(self, run_id:str):
+        "Count `run_id` as done and show the line: rewritten on a terminal, a new line otherwise."
+        with self._lock:
+            self.done.add(run_id)
+            if self.tty: self._draw()
+            else: self.echo(self.line())
+
+    def close(self):
+        "End the rewritten line on a terminal, so what follows starts on a line of its own."
+        if self.tty:
+            with self._lock: self.stream.write("\n"); self.stream.flush()
+
 # %% ../nbs/10_runs.ipynb #51b74706
 def _fmt_table(rows:list[dict], cols:list[str]) -> str:
     w = {c: max(len(c), *(len(str(r.get(c, ""))) for r in rows)) if rows else len(c) for c in cols}
@@ -313,8 +369,8 @@ def _fmt_table(rows:list[dict], cols:list[str]) -> str:
 
 def reproduce(profile:str="mini", only:list[str]|None=None, force:bool=False, jobs:int|None=1, dry_run:bool=False,
               root:str|Path|None=None, out_dir:str|Path|None=None, figures_dir:str|Path|None=None,
-              aggregate:bool=True, echo=print, executor:str="local", compare:str|Path|None=None, **cluster) -> list[dict]:
-    "Run the manifest of `profile` here, or as submitit job arrays (`cluster`: `submitit_executor`'s settings): skip up-to-date runs, execute the rest, then aggregate (and compare the results with those in `compare`)."
+              aggregate:bool=True, echo=print, executor:str="local", compare:str|Path|None=None, tty:bool|None=None, **cluster) -> list[dict]:
+    "Run the manifest of `profile` here, or as submitit job arrays (`cluster`: `submitit_executor`'s settings): skip up-to-date runs, execute the rest, then aggregate (and compare the results with those in `compare`); `tty`: rewrite the progress line in place (default: when `echo` is print to a terminal)."
     if jobs is None: jobs = default_jobs()
     if isinstance(jobs, bool) or not isinstance(jobs, int) or jobs < 1:
         raise TecoaError(f"--jobs must be a positive integer (runs executed at once), got {jobs!r}.")
@@ -337,38 +393,55 @@ def reproduce(profile:str="mini", only:list[str]|None=None, force:bool=False, jo
         try: echo(compare_results(compare, out_dir, new_figures=figures_dir if figures_dir.is_dir() else None).markdown())
         except TecoaError as e: echo(f"not compared with {compare}: {e}")
     todo = [r for r in runs if force or not is_up_to_date(r, out_dir)]
+    expected = recorded_seconds(runs, out_dir)
     if dry_run:
         rows = []
         for r in runs:
             miss = run_needs(r, m) if r in todo else []
             status = "up to date" if r not in todo else "cannot run" if miss else "would run"
-            rows.append({"run": r.id, "notebook": r.notebook.name, "stage": r.stage, "status": status, "missing": miss})
-        echo(_fmt_table(rows, ["run", "notebook", "stage", "status"]))
+            exp = expected[r.id]
+            rows.append({"run": r.id, "notebook": r.notebook.name, "stage": r.stage, "status": status, "missing": miss,
+                         "expected_s": exp, "expected": "–" if exp is None else fmt_duration(exp)})
+        echo(_fmt_table(rows, ["run", "notebook", "stage", "status", "expected"]))
         lack = [row for row in rows if row["missing"]]
         for row in lack: echo(f"{row['run']} cannot run: {'; '.join(row['missing'])}.")
-        echo(f"{len(todo) - len(lack)} would run, {len(runs) - len(todo)} up to date" + (f", {len(lack)} cannot run" if lack else "") + ".")
+        go = [row for row in rows if row["status"] == "would run"]
+        known = [row["expected_s"] for row in go if row["expected_s"] is not None]
+        took = "" if not go else f" (expected {'' if len(known) == len(go) else 'at least '}{fmt_duration(sum(known))} by the recorded run times)" if known else " (no recorded run times)"
+        echo(f"{len(todo) - len(lack)} would run{took}, {len(runs) - len(todo)} up to date" + (f", {len(lack)} cannot run" if lack else "") + ".")
+        fresh = [r.id for r in runs if r not in todo]
+        if fresh:
+            prof = m.profile if m.path is None or m.path.parent == root/"papermill_runs" else str(m.path)
+            echo(f"Up-to-date runs are skipped; to rerun them: tecoa reproduce --profile {prof} --force"
+                 f" (or only some: --only {' '.join(fresh[:3])}{' ...' if len(fresh) > 3 else ''} --force).")
         if lack: echo("The data root is $TECOA_DATA, else $TECOA_HOME/data; weights are read from the Hugging Face cache ($HF_HUB_CACHE, else $HF_HOME/hub).")
         compared()
         return rows
     submit = submitit_executor(m, out_dir, jobs=jobs, **cluster) if executor == "submitit" and todo else None
     records, n = [], len(todo)
     done = 0
+    tty = (echo is print and sys.stdout.isatty()) if tty is None else tty
+    progress = Progress(m.profile, {r.id: expected[r.id] for r in todo}, echo=echo, tty=tty)
     for stage in sorted({r.stage for r in todo}):
         batch = [r for r in todo if r.stage == stage]
         def one(r):
-            echo(f"[{m.profile}] start {r.id} ({r.notebook.name})")
+            progress.say(f"[{m.profile}] start {r.id} ({r.notebook.name})")
             try: return r, execute_run(r, out_dir, root, extra={"profile": m.profile})
             except Exception as e:     # a failure outside the notebook is recorded too; the other runs go on
                 return r, {"id": r.id, "status": "failed", "seconds": 0.0, "reason": failure_reason(e), "error": f"{type(e).__name__}: {e}"}
-        for r, rec in _run_stage(batch, one, jobs, submit, out_dir, root, {"profile": m.profile}, echo):
+        for r, rec in _run_stage(batch, one, jobs, submit, out_dir, root, {"profile": m.profile}, progress.say):
             done += 1; records.append(rec)
-            echo(f"[{done}/{n}] {r.id}: {rec['status']} in {rec['seconds']:.1f} s" + (f" — {rec.get('reason') or rec['error'][:300]}" if rec["status"] != "ok" else ""))
+            if rec["status"] != "ok": rec.setdefault("notebook", str(r.notebook))
+            why = f" — {failure_place(rec)}: {rec.get('reason') or rec['error'][:300]}" if rec["status"] != "ok" else ""
+            progress.say(f"[{done}/{n}] {r.id}: {rec['status']} in {rec['seconds']:.1f} s{why}")
+            progress.finished(r.id)
+    progress.close()
     skipped = [{"id": r.id, "status": "up to date", "seconds": 0.0} for r in runs if r not in todo]
     if aggregate and m.aggregate is not None:
         echo(f"[{m.profile}] aggregate ({m.aggregate.notebook.name})")
         rec = execute_run(m.aggregate, out_dir, root, extra={"profile": m.profile, "runs_dir": str(out_dir), "figures_dir": str(figures_dir)})
         records.append(rec)
-        if rec["status"] != "ok": echo(f"aggregate failed — {rec.get('reason') or rec.get('error', '')[:300]}")
+        if rec["status"] != "ok": echo(f"aggregate failed — {failure_place(rec)}: {rec.get('reason') or rec.get('error', '')[:300]}")
     rows = [{"run": r["id"], "status": r["status"], "seconds": f"{r['seconds']:.1f}"} for r in records + skipped]
     echo(_fmt_table(rows, ["run", "status", "seconds"]))
     failed = [r["id"] for r in records if r["status"] == "failed"]

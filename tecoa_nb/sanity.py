@@ -14,13 +14,14 @@ import pandas as pd
 import torch
 import torch.nn as nn
 from .core import TecoaError, make_generator
+from .stats import margin, chance_level, clears_chance
 from .attacks import AttackSpec, attack_guard, attack_observer, check_eps, default_alpha, parse_attack
 
 # %% auto #0
-__all__ = ['FLAG_NAMES', 'Check', 'margin', 'robust_accuracy', 'AttackTrace', 'QuantisedLogits', 'StepInput', 'SaturatedLogits',
+__all__ = ['FLAG_NAMES', 'Check', 'robust_accuracy', 'AttackTrace', 'QuantisedLogits', 'StepInput', 'SaturatedLogits',
            'NoisyInput', 'check_gradients', 'check_eps_curve', 'check_more_iterations', 'square_accuracy',
-           'check_black_box', 'sanity_report', 'chance_level', 'chance_margin', 'clears_chance', 'prediction_summary',
-           'collapse_share', 'is_collapsed', 'table_flags', 'sanity_summary']
+           'check_black_box', 'sanity_report', 'prediction_summary', 'collapse_share', 'is_collapsed', 'table_flags',
+           'sanity_summary']
 
 # %% ../nbs/14_sanity.ipynb #c1937809
 @dataclass
@@ -31,11 +32,6 @@ class Check:
     message: str
     values: dict = field(default_factory=dict)
     def __bool__(self) -> bool: return bool(self.ok)
-
-def margin(n:int) -> float:
-    "Noise margin (in %) for comparing two accuracies on `n` examples: one example or 1%, whichever is larger."
-    n = int(n)
-    return 100.0 * max(1, math.ceil(0.01 * n)) / n if n > 0 else 0.0
 
 def _as_spec(attack, **kw) -> AttackSpec:
     return parse_attack(attack, **kw) if isinstance(attack, (str, AttackSpec)) else AttackSpec(**{**attack, **kw})
@@ -186,20 +182,6 @@ def sanity_report(model:nn.Module, x:torch.Tensor, y:torch.Tensor, eps:float=4/2
     return pd.DataFrame([{"check": c.name, "ok": c.ok, "message": c.message} for c in checks])
 
 # %% ../nbs/14_sanity.ipynb #72e0b0f9
-def chance_level(labels) -> float:
-    "Chance level (%) of a labelled subset: its majority-class rate, what a one-class classifier scores."
-    labels = torch.as_tensor(labels).reshape(-1).long()
-    return 100.0 * int(torch.bincount(labels).max()) / labels.numel() if labels.numel() else math.nan
-
-def chance_margin(chance:float, n:int, k:float=2.0) -> float:
-    "Noise margin (%) of an accuracy against `chance` (%) on `n` examples: `k` binomial standard errors at the chance rate."
-    p = float(chance) / 100
-    return 100.0 * k * math.sqrt(max(p * (1 - p), 0.0) / n) if n > 0 else math.nan
-
-def clears_chance(accuracy:float, chance:float, n:int, k:float=2.0) -> bool:
-    "Whether `accuracy` (%) is above `chance` (%) by more than its noise margin on `n` examples."
-    return bool(float(accuracy) > float(chance) + chance_margin(chance, n, k))
-
 def prediction_summary(pred:torch.Tensor, n_classes:int) -> dict:
     "How concentrated predictions are: the share (%) of the most-predicted class and the number of classes predicted."
     counts = torch.bincount(torch.as_tensor(pred).reshape(-1).long().cpu(), minlength=int(n_classes))

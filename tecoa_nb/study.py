@@ -22,12 +22,12 @@ from .losses import make_loss, frozen_copy, LOSSES
 from .train import train
 from .evaluate import evaluate, write_result, as_attack, _labels, _keyed, _is_clean
 from .sanity import table_flags
+from .keys import _adapt_key, _model_key, _eval_key
 
 # %% auto #0
-__all__ = ['MINI_STEPS', 'AGFT_MINI_GRID', 'WISE_W', 'METHODS', 'SWEEP_METHOD', 'StudyConfig', 'study_config', 'base_bundle',
-           'fresh_classifier', 'Method', 'method', 'get_method', 'adaptation_data', 'family_lr', 'select_lr',
-           'select_kw', 'adapt', 'attacks_at', 'concat_tables', 'compare', 'write_study', 'unseen_val_data',
-           'transfer_val']
+__all__ = ['MINI_STEPS', 'AGFT_MINI_GRID', 'WISE_W', 'METHODS', 'StudyConfig', 'study_config', 'base_bundle', 'fresh_classifier',
+           'Method', 'method', 'get_method', 'adaptation_data', 'adapt', 'attacks_at', 'concat_tables', 'compare',
+           'write_study']
 
 # %% ../nbs/09_study.ipynb #9be26216
 @dataclass
@@ -90,6 +90,7 @@ AGFT_MINI_GRID = {"scale": None, "ratio": [0.4, 0.7, 1.0]}
 
 def _profiles() -> dict:
     from tecoa_nb import world
+    from tecoa_nb.pretrain import study_pretrain_settings
     zs = list(world.ZERO_SHOT_NAMES)
     return {
         "smoke": dict(profile="smoke", model="tinyclip", pretrained=None, adapt=world.ADAPT_NAME + "-smoke",
@@ -98,7 +99,7 @@ def _profiles() -> dict:
                       strong_attacks=["pgd3", "cw3"], n_eval=16, n_eval_strong=8, eval_batch=16,
                       steps=2, batch_size=16, optimizer="adamw", ft_lr=5e-5, vp_lr=1e-3, head_lr=1e-2, padding=2, n_tokens=2,
                       kw_grid={"AGFT-FT": {"scale": None, "ratio": [0.5, 1.0]}}, transfer_classes=64,
-                      pretrain=dict(profile="smoke")),
+                      pretrain=study_pretrain_settings("smoke")),
         "mini": dict(profile="mini", model="tinyclip", pretrained=None, adapt=world.ADAPT_NAME,
                      suite=[world.ADAPT_NAME] + zs, eps=world.MINI_EPS, eval_steps=10,
                      eps_sweep=[0, world.MINI_EPS / 4, world.MINI_EPS / 2, world.MINI_EPS, 2 * world.MINI_EPS],
@@ -107,7 +108,7 @@ def _profiles() -> dict:
                      lr_grid={"ft": [2e-3, 4e-3, 8e-3], "vp": [3.33e-2, 1e-1, 3e-1]}, select="val", n_val=256,
                      ft_lr=2e-3, vp_lr=3e-1, head_lr=1e-2, padding=3, n_tokens=8, token_init="zeros",
                      kw_grid={"AGFT-FT": AGFT_MINI_GRID}, transfer_classes=64,
-                     pretrain=dict(profile="mini")),
+                     pretrain=study_pretrain_settings("mini")),
         "paper": dict(profile="paper", model="ViT-B-32", pretrained="openai", adapt="imagenet", suite=list(PAPER_SUITE_NAMES),
                       eps=1/255, eval_steps=100, eps_sweep=[0, 1/255, 2/255, 4/255], strong_attacks=["pgd10", "pgd100", "cw100", "aa"],
                       n_eval=1000, n_eval_strong=500, eval_batch=256, steps=None, epochs=10, batch_size=256,
@@ -184,8 +185,8 @@ METHODS = {m.name: m for m in [
 ]}
 
 def get_method(name:str|Method) -> Method:
-    "A standard method by name."
-    if isinstance(name, Method): return name
+    "A standard method by name; a `Method` (anything with its fields, e.g. one defined while this notebook runs) is returned as it is."
+    if isinstance(name, Method) or all(hasattr(name, f) for f in ("name", "loss", "adapter", "loss_kw", "wise")): return name
     if name not in METHODS: raise TecoaError(f"Unknown method {name!r}; known methods: {', '.join(METHODS)}.")
     return METHODS[name]
 
@@ -211,28 +212,6 @@ def _train_settings(cfg:StudyConfig, m:Method, n_train:int|None, n_classes:int|N
                 warmup_steps=cfg.warmup_steps, n_train=n_train if n_train is not None else cfg.n_train, n_classes=n_classes,
                 adapt=cfg.adapt, seed=cfg.seed)        # the prompts' sizes and init are in the adapter's settings
 
-def _base_key(cfg:StudyConfig) -> list:
-    "What identifies the base model and the code that adapts and evaluates it: model, weights' digest, library digest."
-    from tecoa_nb.runs import library_digest
-    return [cfg.model, cfg.pretrained, _base_fingerprint(base_bundle(cfg).model), library_digest()]
-
-def _adapt_key(cfg:StudyConfig, m:Method, settings:dict) -> str:
-    what = {"loss": m.loss, "loss_kw": m.kw("loss_kw"), "adapter": m.adapter}      # not the name: same training, same model
-    blob = json.dumps([*_base_key(cfg), what, settings], sort_keys=True, default=str)
-    return hashlib.sha1(blob.encode()).hexdigest()[:20]
-
-_FP: dict = {}
-
-def _base_fingerprint(model) -> str:
-    "Digest of the base model's text and image towers, computed once per loaded base model (0.6 GB at ViT-B/32)."
-    if id(model) not in _FP: _FP[id(model)] = (model, text_fingerprint(model) + _visual_fingerprint(model))
-    return _FP[id(model)][1]
-
-def _visual_fingerprint(model) -> str:
-    h = hashlib.sha1()
-    for k, v in model.visual.state_dict().items(): h.update(k.encode()); h.update(v.detach().cpu().float().numpy().tobytes())
-    return h.hexdigest()
-
 def adaptation_data(cfg:StudyConfig, n_train:int|None=None, n_classes:int|None=None, split:str="train"):
     "The adaptation set, optionally restricted to its first `n_classes` classes and a seeded `n_train` examples."
     if split == "val" and n_train is None: n_train = cfg.n_val
@@ -247,77 +226,10 @@ def adaptation_data(cfg:StudyConfig, n_train:int|None=None, n_classes:int|None=N
     if isinstance(ds, TensorImageDataset): return TensorImageDataset(ds.images[idx], ds.labels[idx])
     return Subset(ds, idx.tolist())
 
-def family_lr(cfg:StudyConfig, family:str, progress:bool=False) -> float:
-    "The learning rate of adapter family 'ft' or 'vp': picked on the full adaptation set's val split when the profile has an `lr_grid`, else fixed."
-    if cfg.lr_grid.get(family): return select_lr(cfg, family, progress=progress)[0]
-    return cfg.vp_lr if family == "vp" else cfg.ft_lr
-
-SWEEP_METHOD = {"ft": "TeCoA-FT", "vp": "TeCoA-VP"}
-
-_SELECTED: dict = {}
-
-def select_lr(cfg:StudyConfig, family:str, progress:bool=False, max_extend:int=2) -> tuple[float, list[dict]]:
-    "Rule 1 (worked out once per process for a config and family): train TeCoA at each rate of `cfg.lr_grid[family]`; the best robust val accuracy wins (ties: the better clean val accuracy, then the smaller rate), and a win at an edge extends the grid."
-    key = (json.dumps(cfg.describe(), sort_keys=True, default=str), family, max_extend)
-    if key not in _SELECTED: _SELECTED[key] = _select_lr(cfg, family, progress, max_extend)
-    lr, rows = _SELECTED[key]
-    return lr, copy.deepcopy(rows)
-
-def _rank(r:dict) -> tuple:
-    "Rule 1's order: robust val accuracy, then clean val accuracy, then the smaller rate."
-    return (r["val_robust"], r["val_clean"], -r["lr"])
-
-def _select_lr(cfg:StudyConfig, family:str, progress:bool, max_extend:int) -> tuple[float, list[dict]]:
-    rows, grid = {}, sorted(cfg.lr_grid[family])
-    def run(lr):
-        _, info = adapt(cfg, SWEEP_METHOD[family], lr=lr, progress=progress)
-        vh = info["train"]["val_history"]
-        best = max(vh, key=lambda v: v["robust_acc"]) if vh else {"robust_acc": float("nan"), "clean_acc": float("nan"), "step": None}
-        rows[lr] = {"family": family, "method": SWEEP_METHOD[family], "lr": lr, "val_robust": 100 * best["robust_acc"],
-                    "val_clean": 100 * best["clean_acc"], "best_step": best["step"], "val_history": vh}
-    for lr in grid: run(lr)
-    for _ in range(max_extend):                      # the winner must be inside the grid: extend it past a winning edge
-        win = max(rows.values(), key=_rank)["lr"]
-        lrs = sorted(rows)
-        if len(lrs) < 2 or lrs[0] < win < lrs[-1]: break
-        lr = win * lrs[-1] / lrs[-2] if win == lrs[-1] else win * lrs[0] / lrs[1]
-        run(float(f"{lr:.3g}"))
-    out = [rows[k] for k in sorted(rows)]
-    win = max(out, key=_rank)
-    for r in out: r["selected"] = r is win
-    return win["lr"], out
-
-def _variant(m:Method, kw:dict) -> Method:
-    "`m` with loss settings `kw`, named by them."
-    return replace(m, name=f"{m.name}[{'+'.join(f'{k}={v:g}' for k, v in kw.items() if isinstance(v, (int, float)))}]",
-                   loss_kw=tuple(sorted({**m.kw('loss_kw'), **kw}.items())))
-
-def select_kw(cfg:StudyConfig, m:str|Method, progress:bool=False) -> tuple[Method, list[dict]]:
-    "Rule 1 for a loss's own settings: train `m` at every point of `cfg.kw_grid[m.name]` (lists are grids, other values fixed) at its family's rate, on the full adaptation set; the best robust val accuracy wins (ties: clean val). Returns the chosen method, under its own name, and one row per point."
-    m = get_method(m)
-    grid = cfg.kw_grid.get(m.name)
-    if not grid: return m, []
-    key = (json.dumps(cfg.describe(), sort_keys=True, default=str), m)
-    if key not in _SELECTED:
-        fixed = {k: v for k, v in grid.items() if not isinstance(v, (list, tuple))}
-        axes = {k: list(v) for k, v in grid.items() if isinstance(v, (list, tuple))}
-        rows = []
-        for vals in itertools.product(*axes.values()):
-            kw = {**fixed, **dict(zip(axes, vals))}
-            _, info = adapt(cfg, _variant(m, kw), progress=progress)
-            vh = info["train"]["val_history"]
-            best = max(vh, key=lambda v: v["robust_acc"]) if vh else {"robust_acc": float("nan"), "clean_acc": float("nan"), "step": None}
-            rows.append({"method": m.name, "loss_kw": kw, "val_robust": 100 * best["robust_acc"], "val_clean": 100 * best["clean_acc"],
-                         "best_step": best["step"], "key": info["key"]})
-        win = max(range(len(rows)), key=lambda i: (rows[i]["val_robust"], rows[i]["val_clean"], -i))   # ties: the earlier point
-        for i, r in enumerate(rows): r["selected"] = i == win
-        _SELECTED[key] = (replace(m, loss_kw=tuple(sorted({**m.kw("loss_kw"), **rows[win]["loss_kw"]}.items()))), rows)
-    chosen, rows = _SELECTED[key]
-    return chosen, copy.deepcopy(rows)
-
 def adapt(cfg:StudyConfig, m:str|Method, n_train:int|None=None, n_classes:int|None=None, progress:bool=True,
           lr:float|None=None) -> tuple[ZeroShotClassifier, dict]:
     "The base model adapted with method `m` on the adaptation set (trained once, then served from the cache)."
+    from tecoa_nb.selection import select_kw, family_lr      # rule 1 adapts too: it calls this function
     m = get_method(m)
     if m.loss is not None and m.name in cfg.kw_grid: m = select_kw(cfg, m, progress=progress)[0]   # the loss's settings, picked on val
     spec = get_dataset(cfg.adapt)
@@ -366,18 +278,6 @@ def attacks_at(cfg:StudyConfig, attacks:Sequence[str|AttackSpec]|None=None, eps:
     eps = cfg.eps if eps is None else eps
     if attacks is None: return [AttackSpec("clean"), parse_attack(f"pgd{cfg.eval_steps}", eps=eps)]
     return [parse_attack(a, eps=eps) if isinstance(a, str) else a for a in attacks]
-
-def _model_key(cfg:StudyConfig, info:dict) -> str:
-    "What identifies the evaluated model: the adaptation's cache key, or the base model's weights."
-    if info.get("key"): return info["key"]
-    return "base-" + hashlib.sha1(json.dumps(_base_key(cfg)).encode()).hexdigest()[:20]
-
-def _eval_key(model_key:str, dataset:str, n_total:int, idx:list, attack, seed:int, batch_size:int) -> str:
-    "One evaluation row's key: the model (whose key holds the library digest), the subset, the attack's settings (not its label)."
-    batched = not (_is_clean(attack) or _keyed(attack))        # AutoAttack's draws depend on the batch, keyed PGD/CW do not
-    blob = [model_key, dataset, n_total, hashlib.sha1(json.dumps(idx).encode()).hexdigest(),
-            json.dumps(attack.describe(), sort_keys=True, default=str), seed, batch_size if batched else None]
-    return hashlib.sha1(json.dumps(blob).encode()).hexdigest()[:24]
 
 def concat_tables(frames:Sequence[pd.DataFrame]) -> pd.DataFrame:
     "`pd.concat` of evaluation tables that keeps what they record (subsets, datasets, attacks), which plain concat drops when they differ."
@@ -442,31 +342,3 @@ def write_study(result_path:str|Path|None, cfg:StudyConfig, study:str, table:pd.
     "Write a study's result JSON (no-op when `result_path` is None, e.g. when the notebook is run by hand)."
     if result_path is None: return None
     return write_result(result_path, params={"study": study, **cfg.describe()}, table=table, extra=extra)
-
-# %% ../nbs/09_study.ipynb #a21b9a84
-def unseen_val_data(cfg:StudyConfig, n_classes:int):
-    "The adaptation set's val images of classes `n_classes`.. (a seeded `cfg.n_val` of them), relabelled from 0."
-    ds = load_dataset(cfg.adapt, "val")
-    labels = ds.labels if isinstance(ds, TensorImageDataset) else torch.tensor([ds[i][1] for i in range(len(ds))])
-    idx = torch.nonzero(labels >= n_classes).flatten()
-    if len(idx) == 0: raise TecoaError(f"{cfg.adapt}'s val split has no images of classes {n_classes} and above; pass n_classes below its {len(get_dataset(cfg.adapt).classnames)} classes.")
-    if cfg.n_val is not None and cfg.n_val < len(idx):
-        g = torch.Generator().manual_seed(cfg.seed + 29); idx = idx[torch.randperm(len(idx), generator=g)[:cfg.n_val]].sort().values
-    if isinstance(ds, TensorImageDataset): return TensorImageDataset(ds.images[idx], ds.labels[idx] - n_classes)
-    return [(ds[i][0], ds[i][1] - n_classes) for i in idx.tolist()]
-
-def transfer_val(cfg:StudyConfig, m:str|Method, n_classes:int|None=None, progress:bool=False) -> dict:
-    "Adapt `m` on the first `n_classes` adaptation classes (default `cfg.transfer_classes`), then its clean and robust accuracy (headline attack) on the val images of the other classes, zero-shot among them."
-    n_classes = n_classes or cfg.transfer_classes
-    if not n_classes: raise TecoaError(f"The {cfg.profile!r} profile sets no transfer_classes; pass n_classes=k (adapt on the first k classes).")
-    from tecoa_nb.train import validate
-    m = get_method(m)
-    clf, info = adapt(cfg, m, n_classes=n_classes, progress=progress)
-    names = get_dataset(cfg.adapt).classnames
-    clf.set_classes(clf.embed_classes(names[n_classes:], get_dataset(cfg.adapt).templates))
-    data = unseen_val_data(cfg, n_classes)
-    r = validate(clf, "tecoa", data, attack=cfg.eval_attack, batch_size=cfg.eval_batch, seed=cfg.seed)
-    ys = data.labels if isinstance(data, TensorImageDataset) else torch.tensor([y for _, y in data])
-    return {"method": m.name, "adapted_classes": n_classes, "unseen_classes": len(names) - n_classes, "n": r["n"],
-            "clean": 100 * r["clean_acc"], "robust": 100 * r["robust_acc"], "chance": 100 * float(ys.bincount().max()) / len(ys),
-            "attack": cfg.eval_attack.describe(), "key": info.get("key"), "loss_kw": m.kw("loss_kw"), "wise": m.wise}

@@ -24,9 +24,9 @@ from .adapters import make_adapter
 
 # %% auto #0
 __all__ = ['SCHEDULES', 'PAPER_TRAIN_ATTACK', 'CKPT_NAME', 'ADAPTER_NAME', 'lr_factor', 'epoch_batches', 'steps_per_epoch',
-           'step_batches', 'iter_batches', 'train_mode', 'as_attack', 'adversarial_batch', 'dist_info', 'validate',
-           'init_distributed', 'DDPLoss', 'describe_adapter', 'load_adapter_checkpoint', 'as_percent', 'TrainResult',
-           'train_step', 'train']
+           'step_batches', 'iter_batches', 'train_mode', 'training_attack', 'adversarial_batch', 'dist_info',
+           'validate', 'init_distributed', 'DDPLoss', 'describe_adapter', 'load_adapter_checkpoint', 'as_percent',
+           'TrainResult', 'train_step', 'train']
 
 # %% ../nbs/07_train.ipynb #62651bf8
 SCHEDULES = ("cosine", "constant")
@@ -107,7 +107,7 @@ def train_mode(model:nn.Module) -> nn.Module:
 # %% ../nbs/07_train.ipynb #3f318943
 PAPER_TRAIN_ATTACK = dict(name="pgd", eps=1/255, steps=2, alpha=1/255, norm="linf", random_start=True, keep_best=False)
 
-def as_attack(attack:AttackSpec|dict|None) -> AttackSpec:
+def training_attack(attack:AttackSpec|dict|None) -> AttackSpec:
     "An `AttackSpec` from a spec, a dict of its fields, or None (the paper's training attack)."
     if attack is None: attack = dict(PAPER_TRAIN_ATTACK)
     if isinstance(attack, dict):
@@ -153,7 +153,7 @@ def _all_sum(t:torch.Tensor) -> torch.Tensor:
 
 def validate(clf:nn.Module, loss, dataset:Dataset, attack:AttackSpec|dict|None=None, batch_size:int=256, seed:int=0) -> dict:
     "Clean and robust accuracy (under the training attack) of `clf` on `dataset`, sharded over DDP ranks."
-    attack, loss = as_attack(attack), make_loss(loss) if isinstance(loss, str) else loss
+    attack, loss = training_attack(attack), make_loss(loss) if isinstance(loss, str) else loss
     rank, world = dist_info(); device = next(clf.parameters()).device
     fast = _fast_base(dataset); n = len(dataset)
     counts = torch.zeros(3, dtype=torch.float64, device=device)
@@ -345,7 +345,7 @@ def train(clf:nn.Module,                       # a `ZeroShotClassifier` over the
          ) -> TrainResult:
     "Adversarially train `adapter` on `clf` with `loss` on `dataset`; the classifier comes back trained, in eval mode."
     # -- settings --------------------------------------------------------------------------------------------------
-    attack = as_attack(attack)
+    attack = training_attack(attack)
     loss = make_loss(loss) if isinstance(loss, str) else loss
     adapter = make_adapter(adapter) if isinstance(adapter, str) else adapter
     if select not in ("last", "val"): raise TecoaError(f"select must be 'last' or 'val', got {select!r}.")

@@ -109,9 +109,8 @@ def _read_weights(s:TrainSettings):
 def _load_bundle(s:TrainSettings, device, weights=None):
     "The model of `s` on `device` (the study's TinyCLIP or an open_clip model) with `s.checkpoint`'s weights on top (`weights`: that file, already read)."
     if s.model == "tinyclip":
-        from tecoa_nb.pretrain import load_tinyclip
-        from tecoa_nb.study import study_config
-        b = load_tinyclip(**study_config(s.tinyclip_profile).pretrain, device=str(device))   # the study's base model, freshly loaded
+        from tecoa_nb.pretrain import study_tinyclip
+        b = study_tinyclip(s.tinyclip_profile, device=str(device))   # the study's base model, freshly loaded
     else:
         from tecoa_nb.core import seed_everything
         seed_everything(s.seed)          # a randomly initialised model (pretrained: null) is drawn from the run's seed too

@@ -15,7 +15,7 @@ import torch
 import torch.nn.functional as F
 from .core import TecoaError, seed_everything, tecoa_home, atomic_torch_save, atomic_write_json, read_json
 from .core import get_logger, package_versions, Timer
-from .data import DatasetSpec, register_dataset, TensorImageDataset
+from .data import DatasetSpec, register_dataset, TensorImageDataset, WORLD_TEMPLATE
 
 # %% auto #0
 __all__ = ['SHAPES', 'COLOURS', 'COLOUR_NAMES', 'PATTERNS', 'SIZES', 'POSITIONS', 'NUMBERS', 'LETTERS', 'GLYPHS', 'FONTS',
@@ -341,10 +341,10 @@ OBJECT_CLASSES = ([f"{c} {s}" for c in COLOUR_NAMES for s in SHAPES]
                   + [f"{p} {s}" for p in PATTERNS[1:] for s in SHAPES])
 
 WORLD_TASKS = {t.name: t for t in [
-    WorldTask("world_objects", OBJECT_CLASSES, ["a photo of a {}."], _objects_scenes, ("train", "val", "test"),
+    WorldTask("world_objects", OBJECT_CLASSES, [WORLD_TEMPLATE], _objects_scenes, ("train", "val", "test"),
               "adaptation set (ImageNet's part): 122 object classes from every family the world renders",
               distance="adaptation set"),
-    WorldTask("world_shape", list(SHAPES), ["a photo of a {}."],
+    WorldTask("world_shape", list(SHAPES), [WORLD_TEMPLATE],
               lambda y: dict(kind="shape", count=1, shape=y), description="which shape (any colour, fill, size, place)",
               distance="near", why="coarser labels over the adaptation set's own shapes, same rendering"),
     WorldTask("world_pattern", PATTERNS, ["a photo of a {} shape."],
