@@ -52,3 +52,19 @@ def test_the_paper_config_is_the_default_recipe():
     "configs/paper_tecoa.yaml, which the README gives for training TeCoA on ImageNet, is `tecoa train`'s defaults (the paper's recipe)."
     from tecoa_nb.train_cli import TrainSettings, train_settings
     assert train_settings(ROOT/"configs"/"paper_tecoa.yaml") == TrainSettings()
+
+def test_the_aggregation_writes_the_front_page(tmp_path):
+    "The aggregation of the committed `mini` results, pointed at a copy of the front page, rewrites its blocks in the index and renders the README from it."
+    import papermill
+    (tmp_path/"nbs").mkdir(); shutil.copy(INDEX, tmp_path/"nbs"/"index.ipynb"); shutil.copy(README, tmp_path/"README.md")
+    set_generated("results:mini:headline", ["stale headline"], readme=tmp_path/"README.md")
+    set_generated("results:mini", ["stale results"], readme=tmp_path/"README.md")
+    papermill.execute_notebook(str(ROOT/"nbs/studies/10_aggregate.ipynb"), str(tmp_path/"aggregate.ipynb"), kernel_name="python3",
+                               cwd=str(ROOT), progress_bar=False, parameters=dict(profile="mini", runs_dir=str(ROOT/"papermill_runs/mini"),
+                               figures_dir=str(tmp_path/"figures/mini"), readme_path=str(tmp_path/"README.md")))
+    text = (tmp_path/"README.md").read_text(encoding="utf-8")
+    assert "stale" not in text and text == render_readme(tmp_path/"nbs"/"index.ipynb")
+    head = text[text.index(markers("results:mini:headline")[0]):text.index(markers("results:mini:headline")[1])]
+    assert "](figures/mini/main_results.png)" in head and "| TeCoA-FT |" in head and "claims, checked" not in head
+    rest = text[text.index(markers("results:mini")[0]):text.index(markers("results:mini")[1])]
+    assert "**The paper's claims, checked**" in rest and "| TeCoA-FT |" in rest
