@@ -191,7 +191,7 @@ def test_transformers_sharded_index(place):
     idx.write_text(json.dumps({"metadata": {}, "weight_map": {k: f for f, ks in half.items() for k in ks}}))
     assert same(load_clip(f"zoo:{e.name}").model, src)
     (idx.parent/"model-00002-of-00002.safetensors").unlink()
-    with pytest.raises(TecoaError, match="model-00002-of-00002.safetensors"):
+    with pytest.raises(TecoaError, match=r"lists 1 shard\(s\) that are not beside it \(model-00002-of-00002.safetensors\); download them into"):
         load_clip(f"zoo:{e.name}")
 
 
@@ -228,8 +228,11 @@ def test_evaluate_and_train_load_zoo_models(place):
 
 
 def test_zoo_command_lists_entries_and_presence(place):
-    from tecoa_nb.cli import main, _load_commands, _COMMANDS
-    _load_commands(); assert "zoo" in _COMMANDS
+    import subprocess, sys                        # a fresh process: `tecoa` itself must import the module that registers `zoo`
+    r = subprocess.run([sys.executable, "-c", "import tecoa_nb.cli as c; c._load_commands(); print('zoo' in c._COMMANDS)"],
+                       capture_output=True, text=True)
+    assert r.stdout.strip() == "True", r.stderr
+    from tecoa_nb.cli import main
     write_entry(place, zoo.get_entry("robustvlm-fare2"), tiny_model(14))
     buf = io.StringIO()
     with contextlib.redirect_stdout(buf): assert main(["zoo"]) == 0
