@@ -121,7 +121,7 @@ ZOO: dict[str, ZooEntry] = {e.name: e for e in [
                        "init": "openai/clip-vit-large-patch14"}),
     ZooEntry("leaf-vit-l-rho50-k1-constrained-fare2", "ViT-L-14", "hf-transformers", "model.safetensors",
              "https://huggingface.co/LEAF-CLIP/CLIP-ViT-L-rho50-k1-constrained-FARE2",
-             "https://github.com/LEAF-CLIP/LEAF/blob/main/README.md (the LEAF-CLIP organisation's README on Hugging Face says the same)",
+             "https://github.com/LIONS-EPFL/LEAF/blob/main/README.md",
              "README, 'Loading CLIPModels': 'You can load our models as any other CLIP model, for example, loading "
              "`LEAF-CLIP/CLIP-ViT-L-rho50-k1-constrained-FARE2` can be done by following the \"openai/clip-vit-large-patch14\" example snippet'; "
              "'We propose Levenshtein Efficient Adversarial Finetuning (LEAF) in order to obtain an adversarially robust text encoder for CLIP. "
