@@ -118,7 +118,8 @@ def load_for_eval(model:str, pretrained:str|None=None, checkpoint:str|Path|None=
         bundle = load_clip(model, pretrained, device=dev, cache_dir=cache_dir)
         ident = {"model": model, "pretrained": pretrained}
         if pretrained is not None and Path(pretrained).exists(): ident["pretrained_sha1"] = file_fingerprint(pretrained)
-        if model.startswith("local-dir:") or Path(model).is_dir() or bundle.name.startswith("local-dir:"):
+        if model.startswith("zoo:"): ident["model_sha1"] = file_fingerprint(bundle.checkpoint["path"])
+        elif model.startswith("local-dir:") or Path(model).is_dir() or bundle.name.startswith("local-dir:"):
             ident["model_sha1"] = file_fingerprint(bundle.name[len("local-dir:"):] if bundle.name.startswith("local-dir:") else model)
     clf = ZeroShotClassifier(bundle).to(dev)
     info = {"identity": ident}
@@ -352,7 +353,7 @@ def _evaluate_epilog() -> str:
     return "\n".join(lines)
 
 def _evaluate_args(p):
-    p.add_argument("--model", help="open_clip model name, hf-hub:org/repo, local-dir:FOLDER, a folder, or tinyclip")
+    p.add_argument("--model", help="open_clip model name, hf-hub:org/repo, local-dir:FOLDER, a folder, zoo:NAME (tecoa zoo lists them), or tinyclip")
     p.add_argument("--pretrained", help="open_clip pretrained tag or weights file")
     p.add_argument("--checkpoint", help="checkpoint to load: official TeCoA .pth.tar, open_clip state dict or folder, tecoa_nb adapter file")
     p.add_argument("--suite", default="tecoa", help="a preset or datasets separated by commas, as listed below (default: %(default)s)")

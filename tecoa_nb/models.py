@@ -141,8 +141,14 @@ def _quiet_random_init():
 
 def load_clip(name:str, pretrained:str|None=None, checkpoint:str|Path|None=None, device:str|torch.device="cpu",
               offline:bool|None=None, precision:str="fp32", cache_dir:str|Path|None=None) -> ClipBundle:
-    "Load an open_clip model by name, `hf-hub:`/`local-dir:`/folder, pretrained tag or file (None: random init), optionally overlaying `checkpoint`; `cache_dir` is the Hugging Face cache to use."
+    "Load an open_clip model by name, `hf-hub:`/`local-dir:`/folder, `zoo:NAME` (`tecoa_nb.zoo`), pretrained tag or file (None: random init), optionally overlaying `checkpoint`; `cache_dir` is the Hugging Face cache to use."
     register_tiny_configs()
+    if name.startswith("zoo:"):                  # a published checkpoint of the zoo: its weights are the entry's own
+        if pretrained is not None: raise TecoaError(f"pretrained={pretrained!r} does not apply to {name}, whose weights are the zoo entry's; leave it out.")
+        from tecoa_nb.zoo import load_zoo
+        bundle = load_zoo(name, device=device, cache_dir=cache_dir)
+        if checkpoint is not None: bundle.checkpoint = load_checkpoint_into(bundle.model, checkpoint)
+        return bundle
     if name.startswith(("hf-hub:", "local-dir:")) or (name not in open_clip.list_models() and Path(name).expanduser().is_dir()):
         name = resolve_model_dir(name, cache_dir, offline)
     schema = name.startswith(("hf-hub:", "local-dir:"))
@@ -440,6 +446,9 @@ def resolve_model_dir(name:str, cache_dir:str|Path|None=None, offline:bool|None=
 def check_model_name(name:str, also:Sequence[str]=("tinyclip",)) -> str:
     "`name` when a loader takes it (one of `also`, an open_clip or tiny config name, `hf-hub:`/`local-dir:` or a folder); else one sentence with the closest known names."
     register_tiny_configs()
+    if name.startswith("zoo:"):
+        from tecoa_nb.zoo import get_entry
+        get_entry(name); return name                # an unknown zoo name fails here, with the closest entries
     if name in also or name.startswith(("hf-hub:", "local-dir:")) or name in open_clip.list_models() or Path(name).expanduser().is_dir(): return name
     raise TecoaError(f"Unknown model {name!r}{did_you_mean(name, [*also, *TINY_CONFIGS, *open_clip.list_models()])}; use "
-                     f"{', '.join(map(repr, also))}, an open_clip name (open_clip.list_models()), 'hf-hub:org/repo', 'local-dir:FOLDER' or a folder.")
+                     f"{', '.join(map(repr, also))}, an open_clip name (open_clip.list_models()), 'hf-hub:org/repo', 'local-dir:FOLDER', a folder or 'zoo:NAME' (tecoa zoo).")

@@ -28,7 +28,7 @@ __all__ = ['REFERENCE_LOSSES', 'RUN_JSON', 'WISE_TRAINED_NAME', 'TrainSettings',
 @dataclass
 class TrainSettings:
     "Every setting of one `tecoa train` run (defaults: the paper's TeCoA finetuning); each trailing comment is its option's help."
-    model: str = "ViT-B-32"             # open_clip model name, hf-hub:org/repo, a folder, or 'tinyclip' (the study's pretrained TinyCLIP)
+    model: str = "ViT-B-32"             # open_clip model name, hf-hub:org/repo, a folder, zoo:NAME (tecoa zoo), or 'tinyclip' (the study's pretrained TinyCLIP)
     pretrained: str|None = "openai"     # open_clip tag or weights file; None: random init (not used by tinyclip)
     checkpoint: str|None = None         # model weights loaded on top: a state-dict file, an official TeCoA file or an open_clip folder
     tinyclip_profile: str = "mini"      # world the TinyCLIP is pretrained on ('smoke' or 'mini')
@@ -114,7 +114,7 @@ def _load_bundle(s:TrainSettings, device, weights=None):
     else:
         from tecoa_nb.core import seed_everything
         seed_everything(s.seed)          # a randomly initialised model (pretrained: null) is drawn from the run's seed too
-        b = load_clip(s.model, s.pretrained, device=device)
+        b = load_clip(s.model, None if s.model.startswith("zoo:") else s.pretrained, device=device)
     if s.checkpoint is not None:         # the whole model or its image tower, completely or not at all
         b.checkpoint = load_checkpoint_into(b.model, s.checkpoint, weights)
         if b.checkpoint["prompts"]:
