@@ -76,7 +76,7 @@ def main(argv:list[str]|None=None) -> int:
 def _load_commands():
     "Import the modules that register sub-commands (kept lazy so `tecoa --help` stays fast)."
     import importlib
-    for m in ("tecoa_nb.runs", "tecoa_nb.bench", "tecoa_nb.evaluate_cli", "tecoa_nb.train_cli"):
+    for m in ("tecoa_nb.runs", "tecoa_nb.bench", "tecoa_nb.evaluate_cli", "tecoa_nb.train_cli", "tecoa_nb.leaderboard", "tecoa_nb.fetch"):
         try: importlib.import_module(m)
         except ModuleNotFoundError as e:
             if e.name != m: raise
