@@ -306,7 +306,7 @@ def write_leaderboard(folder:str|Path, dest:str|Path|None=None) -> tuple[Path, P
     p_csv = atomic_write_text(dest/"leaderboard.csv", long.drop(columns=["file"]).to_csv(index=False))
     return p_md, p_csv
 
-# %% ../nbs/15_evaluate_cli.ipynb #c36bcb7a
+# %% ../nbs/15_evaluate_cli.ipynb #a064c5fc
 def model_list(models:Sequence[str]|None=None, models_file:str|Path|None=None, pretrained:str|None=None,
                checkpoint:str|None=None) -> list[dict]:
     "The models to evaluate, each {model, pretrained, checkpoint}: every `--model`, then every entry of a `--models` YAML list."
@@ -335,6 +335,14 @@ def shard_jobs(n_models:int, jobs:Sequence[Job], rank:int=0, world:int=1) -> lis
     if world < 1 or not 0 <= rank < world: raise TecoaError(f"Shard {rank} of {world} does not exist; a shard is 0 to world size - 1 of at least 1.")
     return [(i, j) for i in range(n_models) for j in jobs][rank::world]
 
+def _load_seeded(m:dict, seed:int, device=None, cache_dir=None):
+    "`load_for_eval` of model `m` with torch's CPU generator seeded from `seed` and the model, so that weights drawn at random (no pretrained weights) are the same whichever process loads it, after whatever else; the caller's generator state is kept."
+    import torch
+    from tecoa_nb.evaluate import derive_seed
+    with torch.random.fork_rng(devices=[]):
+        torch.manual_seed(derive_seed(seed, "model", m["model"], m.get("pretrained"), m.get("checkpoint")))
+        return load_for_eval(m["model"], m.get("pretrained"), m.get("checkpoint"), device, cache_dir)
+
 def evaluate_models(models:Sequence[dict], suite:Sequence[str], attacks:Sequence[str], eps:Sequence[float], out:str|Path, *,
                     rank:int=0, world:int=1, device=None, cache_dir=None, **kw) -> list[tuple[dict, pd.DataFrame, float]]:
     "Evaluate shard `rank` of `world` of the jobs of every model (all of them by default), each model loaded once; (info, table of its jobs here, seconds) per model that had any."
@@ -343,12 +351,12 @@ def evaluate_models(models:Sequence[dict], suite:Sequence[str], attacks:Sequence
         jobs = [j for k, j in mine if k == i]
         if not jobs: continue
         with Timer() as t:
-            clf, info = load_for_eval(m["model"], m.get("pretrained"), m.get("checkpoint"), device, cache_dir)
+            clf, info = _load_seeded(m, kw.get("seed", 0), device, cache_dir)
             table = run_evaluation(clf, info, suite, attacks, eps, out, only=jobs, **kw)
         done.append((info, table, t.seconds)); del clf
     return done
 
-# %% ../nbs/15_evaluate_cli.ipynb #a1e7c20a
+# %% ../nbs/15_evaluate_cli.ipynb #f30b2833
 def dist_rank() -> tuple[int, int, int]:
     "This process's (rank, world size, local rank) as torchrun sets them in the environment; (0, 1, 0) outside torchrun."
     try: return tuple(int(os.environ.get(k, d)) for k, d in (("RANK", 0), ("WORLD_SIZE", 1), ("LOCAL_RANK", 0)))
@@ -482,7 +490,8 @@ def _evaluate_args(p):
     p.add_argument("--eps", help="L-inf radii separated by commas, e.g. 1/255,4/255 "
                                  f"(default: {', '.join(eps_label(e) for e in DEFAULT_EPS)}, or the --suite preset's own)")
     p.add_argument("--templates", choices=["paper", "clip_benchmark"], help="prompt templates: the paper's one per dataset, or CLIP_benchmark's ensembles (default: the preset's, else paper)")
-    p.add_argument("--n", type=int, help="images per dataset (a seeded subset; default: the preset's, else all)")
+    p.add_argument("--n", "--images", dest="n", type=int, help="images per dataset (a seeded subset; default: the preset's, else all; "
+                   "--images under torchrun, whose own options take --n)")
     p.add_argument("--batch-size", type=int, default=64)
     p.add_argument("--seed", type=int, default=0)
     p.add_argument("--device", help="cpu, cuda, cuda:1, mps (default: the best available)")
