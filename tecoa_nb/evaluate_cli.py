@@ -245,7 +245,8 @@ def summarize_results(folder:str|Path) -> pd.DataFrame:
     for f in sorted(folder.rglob("*.json")):
         try: obj = read_json(f)
         except ValueError: continue
-        p = obj.get("params") if isinstance(obj, dict) else None
+        if not isinstance(obj, dict): continue               # another JSON file in the folder (a list of published numbers, say)
+        p = obj.get("params")
         if not str(obj.get("schema", "")).startswith(RESULT_SCHEMA.split("/")[0]) or not isinstance(p, dict) or "model_key" not in p: continue
         ident = p["model"]
         model = "__".join(str(v) for v in (ident.get("model"), ident.get("pretrained"), ident.get("checkpoint")) if v)
