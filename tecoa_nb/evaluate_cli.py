@@ -18,7 +18,8 @@ from .plots import markdown_table
 # %% auto #0
 __all__ = ['DEFAULT_ATTACKS', 'DEFAULT_EPS', 'PRESET_ALIASES', 'parse_eps', 'eps_label', 'Protocol', 'get_protocol',
            'resolve_suite', 'file_fingerprint', 'load_for_eval', 'Job', 'plan_jobs', 'job_params', 'check_out_dir',
-           'run_evaluation', 'summarize_results', 'leaderboard', 'write_leaderboard']
+           'run_evaluation', 'summarize_results', 'leaderboard', 'write_leaderboard', 'model_list', 'shard_jobs',
+           'evaluate_models', 'dist_rank', 'distributed', 'run_shard', 'submit_shards']
 
 # %% ../nbs/15_evaluate_cli.ipynb #e205a9e6
 def parse_eps(text:str|float|Sequence) -> list[float]:
@@ -194,12 +195,13 @@ def check_out_dir(folder:str|Path) -> Path:
 # %% ../nbs/15_evaluate_cli.ipynb #aaba0170
 def run_evaluation(clf, info:dict, suite:Sequence[str], attacks:Sequence[str], eps:Sequence[float], out:str|Path, *,
                    n:int|None=None, seed:int=0, batch_size:int=64, split:str="test", protocol:str|None=None, templates:str="paper",
-                   root=None, progress:bool=True, echo=print, datasets:dict|None=None, overwrite:bool=False) -> pd.DataFrame:
-    "Evaluate every (dataset, attack, ε) job not already done under `out` (each dataset loaded once; `datasets` may hold them already); a result file of other settings stops the run unless `overwrite`; returns the tidy table of all the jobs."
+                   root=None, progress:bool=True, echo=print, datasets:dict|None=None, overwrite:bool=False, only:Sequence[Job]|None=None) -> pd.DataFrame:
+    "Evaluate every (dataset, attack, ε) job (of `only`, a shard, when given) not already done under `out` (each dataset loaded once; `datasets` may hold them already); a result file of other settings stops the run unless `overwrite`; returns the tidy table of those jobs."
     from tqdm.auto import tqdm
     from tecoa_nb.evaluate import evaluate, write_result, read_result, as_attack
     from tecoa_nb.data import dataset_templates, load_dataset
     jobs, out = plan_jobs(suite, attacks, eps), Path(out)/info["slug"]
+    if only is not None: jobs = [j for j in jobs if j in set(only)]
     for d in dict.fromkeys(j.dataset for j in jobs): check_out_dir(out/d)
     want = {j: json.loads(json.dumps(job_params(j, info, n, seed, split, protocol, templates))) for j in jobs}
     have = {j: _stored_params(out/j.dataset/j.filename()) for j in jobs}
@@ -241,7 +243,8 @@ def summarize_results(folder:str|Path) -> pd.DataFrame:
     for f in sorted(folder.rglob("*.json")):
         try: obj = read_json(f)
         except ValueError: continue
-        p = obj.get("params") if isinstance(obj, dict) else None
+        if not isinstance(obj, dict): continue               # another JSON file in the folder (a list of published numbers, say)
+        p = obj.get("params")
         if not str(obj.get("schema", "")).startswith(RESULT_SCHEMA.split("/")[0]) or not isinstance(p, dict) or "model_key" not in p: continue
         ident = p["model"]
         model = "__".join(str(v) for v in (ident.get("model"), ident.get("pretrained"), ident.get("checkpoint")) if v)
@@ -249,7 +252,9 @@ def summarize_results(folder:str|Path) -> pd.DataFrame:
             att = p["attack"] if p["eps"] == 0 and r["attack"] == "clean" else f"{p['attack']} eps={eps_label(p['eps'])}"
             rows.append({"model": model, "model_key": p["model_key"], "dataset": r["dataset"], "attack": att,
                          "n": r["n"], "accuracy": r["accuracy"], "chance": _num(r.get("chance")),
-                         "above_chance": _num(r.get("above_chance")), "settings": _settings(p), "file": str(f.relative_to(folder))})
+                         "above_chance": _num(r.get("above_chance")), "settings": _settings(p), "file": str(f.relative_to(folder)),
+                         "protocol": p.get("protocol"), "attack_name": p["attack"], "eps": float(p["eps"]), "correct": r.get("correct"),
+                         "flags": r.get("flags") or "", "n_setting": p.get("n"), "split": p.get("split"), "templates": p.get("templates", "paper")})
     if not rows: raise TecoaError(f"No result files of `tecoa evaluate` under {folder}; run an evaluation with --out {folder} first.")
     return pd.DataFrame(rows)
 
@@ -300,40 +305,157 @@ def write_leaderboard(folder:str|Path, dest:str|Path|None=None) -> tuple[Path, P
     p_csv = atomic_write_text(dest/"leaderboard.csv", long.drop(columns=["file"]).to_csv(index=False))
     return p_md, p_csv
 
+# %% ../nbs/15_evaluate_cli.ipynb #a064c5fc
+def model_list(models:Sequence[str]|None=None, models_file:str|Path|None=None, pretrained:str|None=None,
+               checkpoint:str|None=None) -> list[dict]:
+    "The models to evaluate, each {model, pretrained, checkpoint}: every `--model`, then every entry of a `--models` YAML list."
+    out = [{"model": m, "pretrained": None, "checkpoint": None} for m in (models or [])]
+    if models_file is not None:
+        import yaml
+        path = Path(models_file)
+        if not path.is_file(): raise TecoaError(f"Model list {path} does not exist; pass a YAML file that lists model names or mappings with a `model` key.")
+        try: items = yaml.safe_load(path.read_text())
+        except yaml.YAMLError as e: raise TecoaError(f"Model list {path} is not valid YAML ({str(e).splitlines()[0]}); fix it or pass the models with --model.") from None
+        if not isinstance(items, list) or not items:
+            raise TecoaError(f"Model list {path} must be a non-empty YAML list of model names or mappings with a `model` key.")
+        for i, it in enumerate(items, 1):
+            it = {"model": it} if isinstance(it, str) else it
+            if not isinstance(it, dict) or not isinstance(it.get("model"), str) or set(it) - {"model", "pretrained", "checkpoint"}:
+                raise TecoaError(f"Entry {i} of {path} is {it!r}; each entry is a model name or a mapping with `model` and optionally `pretrained` and `checkpoint`.")
+            out.append({"model": it["model"], "pretrained": it.get("pretrained"), "checkpoint": it.get("checkpoint")})
+    if not out: raise TecoaError("Pass --model (an open_clip name, hf-hub:…, a folder or tinyclip; repeat it for several models) or --models FILE.yaml.")
+    if pretrained is not None or checkpoint is not None:
+        if len(out) > 1: raise TecoaError("--pretrained and --checkpoint apply to a single --model; give each of several models its own in a --models YAML file.")
+        out[0].update({k: v for k, v in (("pretrained", pretrained), ("checkpoint", checkpoint)) if v is not None})
+    return [dict(t) for t in dict.fromkeys(tuple(m.items()) for m in out)]     # each model once, in the order given
+
+def shard_jobs(n_models:int, jobs:Sequence[Job], rank:int=0, world:int=1) -> list[tuple[int, Job]]:
+    "Shard `rank` of `world` of every (model index, job): round robin over the models in order, each model's jobs in `plan_jobs` order."
+    if world < 1 or not 0 <= rank < world: raise TecoaError(f"Shard {rank} of {world} does not exist; a shard is 0 to world size - 1 of at least 1.")
+    return [(i, j) for i in range(n_models) for j in jobs][rank::world]
+
+def _load_seeded(m:dict, seed:int, device=None, cache_dir=None):
+    "`load_for_eval` of model `m` with torch's CPU generator seeded from `seed` and the model, so that weights drawn at random (no pretrained weights) are the same whichever process loads it, after whatever else; the caller's generator state is kept."
+    import torch
+    from tecoa_nb.evaluate import derive_seed
+    with torch.random.fork_rng(devices=[]):
+        torch.manual_seed(derive_seed(seed, "model", m["model"], m.get("pretrained"), m.get("checkpoint")))
+        return load_for_eval(m["model"], m.get("pretrained"), m.get("checkpoint"), device, cache_dir)
+
+def evaluate_models(models:Sequence[dict], suite:Sequence[str], attacks:Sequence[str], eps:Sequence[float], out:str|Path, *,
+                    rank:int=0, world:int=1, device=None, cache_dir=None, **kw) -> list[tuple[dict, pd.DataFrame, float]]:
+    "Evaluate shard `rank` of `world` of the jobs of every model (all of them by default), each model loaded once; (info, table of its jobs here, seconds) per model that had any."
+    mine, done = shard_jobs(len(models), plan_jobs(suite, attacks, eps), rank, world), []
+    for i, m in enumerate(models):
+        jobs = [j for k, j in mine if k == i]
+        if not jobs: continue
+        with Timer() as t:
+            clf, info = _load_seeded(m, kw.get("seed", 0), device, cache_dir)
+            table = run_evaluation(clf, info, suite, attacks, eps, out, only=jobs, **kw)
+        done.append((info, table, t.seconds)); del clf
+    return done
+
+# %% ../nbs/15_evaluate_cli.ipynb #f30b2833
+def dist_rank() -> tuple[int, int, int]:
+    "This process's (rank, world size, local rank) as torchrun sets them in the environment; (0, 1, 0) outside torchrun."
+    try: return tuple(int(os.environ.get(k, d)) for k, d in (("RANK", 0), ("WORLD_SIZE", 1), ("LOCAL_RANK", 0)))
+    except ValueError: raise TecoaError("RANK, WORLD_SIZE or LOCAL_RANK is not a whole number; start the ranks with torchrun, or unset them.") from None
+
+from contextlib import contextmanager
+
+@contextmanager
+def distributed(timeout_hours:float=72):
+    "Under torchrun (WORLD_SIZE > 1) a gloo process group for the run's barrier, torn down at the end (None outside torchrun); a rank waits at most `timeout_hours` for the others."
+    if dist_rank()[1] <= 1: yield None; return
+    import datetime, torch.distributed as dist
+    own = not dist.is_initialized()
+    if own: dist.init_process_group("gloo", timeout=datetime.timedelta(hours=timeout_hours))
+    try: yield dist
+    finally:
+        if own: dist.destroy_process_group()
+
+def run_shard(spec:dict, shard:int, n_shards:int) -> list[str]:
+    "One task of a submitit job array: shard `shard` of `n_shards` of the run `spec` describes, as torchrun's rank `shard` would run it; the result folders it wrote to."
+    done = evaluate_models(spec["models"], spec["suite"], spec["attacks"], spec["eps"], spec["out"], rank=shard, world=n_shards, **spec["kw"])
+    return [info["slug"] for info, _, _ in done]
+
+def submit_shards(spec:dict, n_shards:int, folder:str|Path, cluster:str|None=None, params:dict|None=None) -> list:
+    "Submit `run_shard` for shards 0..n_shards-1 as one submitit job array (`cluster`: None picks SLURM where there is one, else local; 'debug' runs in this process); its jobs."
+    import submitit
+    ex = submitit.AutoExecutor(folder=folder, cluster=cluster)
+    if params: ex.update_parameters(**params)
+    return ex.map_array(run_shard, [spec] * n_shards, list(range(n_shards)), [n_shards] * n_shards)
+
 # %% ../nbs/15_evaluate_cli.ipynb #a1612636
 def _evaluate_cmd(args):
-    "Evaluate a model zero-shot under attack, resumably; or merge result files into a leaderboard."
+    "Evaluate models zero-shot under attack, resumably (the jobs split across torchrun ranks or a submitit array); --summarize is `tecoa leaderboard`."
     if args.summarize:
-        md, csv = write_leaderboard(args.summarize)
-        print(md.read_text()); print(f"wrote {md} and {csv}"); return 0
-    if not args.model: raise TecoaError("Pass --model (an open_clip name, hf-hub:…, a folder or tinyclip), or --summarize FOLDER.")
-    from tecoa_nb.models import check_model_name; check_model_name(args.model)   # a misspelt name fails first, with the closest names
-    if args.checkpoint is not None and not Path(args.checkpoint).exists():
-        raise TecoaError(f"Checkpoint {args.checkpoint} does not exist; pass the path of a checkpoint file or folder.")
+        from tecoa_nb.leaderboard import leaderboard_command
+        return leaderboard_command(args.summarize)
+    models = model_list(args.model, args.models, args.pretrained, args.checkpoint)
+    from tecoa_nb.models import check_model_name
+    for m in models: check_model_name(m["model"])          # a misspelt name fails first, with the closest names
+    for m in models:
+        if m["checkpoint"] is not None and not Path(m["checkpoint"]).exists():
+            raise TecoaError(f"Checkpoint {m['checkpoint']} does not exist; pass the path of a checkpoint file or folder.")
     check_out_dir(args.out)                                 # a checkpoint or output folder that cannot work fails before any work
     suite, proto = resolve_suite(args.suite)
     attacks = [a.strip() for a in (args.attacks or ",".join(proto.attacks if proto else DEFAULT_ATTACKS)).split(",") if a.strip()]
     eps = parse_eps(args.eps) if args.eps else list(proto.eps if proto else DEFAULT_EPS)
     n = args.n if args.n is not None else (proto.n if proto else None)
     if n is not None and n < 1: raise TecoaError(f"--n must be a positive number of images per dataset, got {n}.")
+    if args.shards is not None and args.shards < 1: raise TecoaError(f"--shards must be a positive number of array tasks, got {args.shards}.")
     if proto and proto.missing: print(f"note: the {proto.name} preset also has {', '.join(proto.missing)}, which have no loader here; they are skipped")
     templates = args.templates or (proto.templates if proto else "paper")
     if templates != "paper":
         from tecoa_nb.data import dataset_templates
         for d_ in suite: dataset_templates(d_, templates)   # fails before loading the model when a template set is unavailable
-    plan_jobs(suite, attacks, eps)                          # unknown attacks fail before the model loads too
+    plan = plan_jobs(suite, attacks, eps)                   # unknown attacks fail before the model loads too
     from tecoa_nb.data import load_dataset
     loaded = {d_: load_dataset(d_, "test", root=args.data) for d_ in suite}   # and missing dataset files, with where they go
-    clf, info = load_for_eval(args.model, args.pretrained, args.checkpoint, args.device, args.cache_dir)
-    with Timer() as t:
-        table = run_evaluation(clf, info, suite, attacks, eps, args.out, n=n, seed=args.seed, batch_size=args.batch_size,
-                               protocol=proto.name if proto else None, templates=templates, root=args.data, progress=not args.quiet,
-                               datasets=loaded, overwrite=args.overwrite)
+    kw = dict(n=n, seed=args.seed, batch_size=args.batch_size, protocol=proto.name if proto else None, templates=templates,
+              root=args.data, overwrite=args.overwrite)
+    if args.executor == "submitit": return _submitit_evaluate(args, models, suite, attacks, eps, kw, len(models) * len(plan))
+    rank, world, local = dist_rank()
+    device = args.device
+    if device is None and world > 1:
+        import torch
+        if torch.cuda.is_available(): device = f"cuda:{local % torch.cuda.device_count()}"
+    with distributed() as dist:
+        done = evaluate_models(models, suite, attacks, eps, args.out, rank=rank, world=world, device=device, cache_dir=args.cache_dir,
+                               progress=not args.quiet, datasets=loaded, **kw)
+        if dist is not None:
+            print(f"rank {rank} of {world}: {sum(len(t) for _, t, _ in done)} results of {len(done)} models in {args.out}")
+            dist.barrier()                                  # every rank's files are written
+            if rank == 0:
+                from tecoa_nb.leaderboard import leaderboard_command
+                leaderboard_command(args.out)
+            return 0
     from tecoa_nb.evaluate import summarize
-    print(f"\n{args.model} ({info['slug']}), zero-shot accuracy (%), {t.seconds:.1f} s:\n")
-    print(markdown_table(summarize(table)))
-    print(f"\nresults in {Path(args.out)/info['slug']}")
+    for info, table, secs in done:
+        name = info["identity"].get("model")
+        print(f"\n{name} ({info['slug']}), zero-shot accuracy (%), {secs:.1f} s:\n")
+        print(markdown_table(summarize(table)))
+        print(f"\nresults in {Path(args.out)/info['slug']}")
     return 0
+
+def _submitit_evaluate(args, models, suite, attacks, eps, kw, n_jobs:int) -> int:
+    "`--executor submitit`: the job list as a submitit array of `--shards` tasks (default: one per job); waits for it, then writes the leaderboard."
+    from tecoa_nb.leaderboard import leaderboard_command
+    out = Path(args.out).resolve()
+    n_shards = min(args.shards or n_jobs, n_jobs)
+    kw = {**kw, "root": str(Path(args.data).resolve()) if args.data else None, "progress": False, "device": args.device, "cache_dir": args.cache_dir}
+    spec = {"models": models, "suite": list(suite), "attacks": list(attacks), "eps": list(eps), "out": str(out), "kw": kw}
+    folder = Path(args.submitit_folder) if args.submitit_folder else out/"_submitit"
+    params = {k: v for k, v in (("timeout_min", args.timeout_min), ("slurm_partition", args.partition)) if v is not None}
+    jobs = submit_shards(spec, n_shards, folder, args.cluster, params)
+    print(f"submitted {n_shards} array tasks ({jobs[0].job_id.split('_')[0]}) for {n_jobs} jobs; their logs are in {folder}")
+    failed = []
+    for j in jobs:
+        try: j.result()
+        except Exception as e: failed.append(f"{j.job_id}: {type(e).__name__}")
+    if failed: raise TecoaError(f"{len(failed)} of {n_shards} array tasks failed ({failed[0]}); read their logs in {folder} and run the same command again, which resumes.")
+    return leaderboard_command(out)
 
 def _evaluate_epilog() -> str:
     "The examples, and the suites: the presets as `_presets` defines them and the datasets as the registry has them."
@@ -343,7 +465,10 @@ def _evaluate_epilog() -> str:
     lines = ["examples:",
              "  tecoa evaluate --model ViT-B-32 --pretrained openai --suite tecoa --n 1000 --out results/",
              "  tecoa evaluate --model tinyclip --suite mini --attacks clean,pgd10 --eps 1/255,4/255 --out results/",
-             "  tecoa evaluate --summarize results/", "", "suites (--suite), presets:"]
+             "  tecoa evaluate --model tecoa-tiny --model tinyclip --suite smoke --out results/",
+             "  torchrun --nproc_per_node 4 $(which tecoa) evaluate --models models.yaml --suite robustvlm --out results/",
+             "  tecoa evaluate --models models.yaml --suite tecoa --executor submitit --partition gpu --out results/",
+             "  tecoa leaderboard results/", "", "suites (--suite), presets:"]
     for name, p in _presets().items():
         lines.append(f"  {name}{f' (or {alias[name]})' if name in alias else ''}: {len(p.suite)} datasets"
                      f"{f' (and {len(p.missing)} with no loader here)' if p.missing else ''}, {','.join(p.attacks)} at eps "
@@ -353,7 +478,9 @@ def _evaluate_epilog() -> str:
     return "\n".join(lines)
 
 def _evaluate_args(p):
-    p.add_argument("--model", help="open_clip model name, hf-hub:org/repo, local-dir:FOLDER, a folder, zoo:NAME (tecoa zoo lists them), or tinyclip")
+    p.add_argument("--model", action="append", help="open_clip model name, hf-hub:org/repo, local-dir:FOLDER, a folder, zoo:NAME (tecoa zoo lists them), or tinyclip; "
+                                                    "repeat it to evaluate several models, each loaded once")
+    p.add_argument("--models", metavar="FILE.yaml", help="a YAML list of models: names, or mappings with model, pretrained, checkpoint")
     p.add_argument("--pretrained", help="open_clip pretrained tag or weights file")
     p.add_argument("--checkpoint", help="checkpoint to load: official TeCoA .pth.tar, open_clip state dict or folder, tecoa_nb adapter file")
     p.add_argument("--suite", default="tecoa", help="a preset or datasets separated by commas, as listed below (default: %(default)s)")
@@ -362,18 +489,26 @@ def _evaluate_args(p):
     p.add_argument("--eps", help="L-inf radii separated by commas, e.g. 1/255,4/255 "
                                  f"(default: {', '.join(eps_label(e) for e in DEFAULT_EPS)}, or the --suite preset's own)")
     p.add_argument("--templates", choices=["paper", "clip_benchmark"], help="prompt templates: the paper's one per dataset, or CLIP_benchmark's ensembles (default: the preset's, else paper)")
-    p.add_argument("--n", type=int, help="images per dataset (a seeded, class-balanced subset; default: the preset's, else all)")
+    p.add_argument("--n", "--images", dest="n", type=int, help="images per dataset (a seeded, class-balanced subset; default: the preset's, else all; "
+                   "--images under torchrun, whose own options take --n)")
     p.add_argument("--batch-size", type=int, default=64)
     p.add_argument("--seed", type=int, default=0)
     p.add_argument("--device", help="cpu, cuda, cuda:1, mps (default: the best available)")
     p.add_argument("--data", help="dataset root (default $TECOA_DATA)")
     p.add_argument("--cache-dir", help="Hugging Face cache folder, for --pretrained tags and hf-hub: models (default: the Hugging Face default)")
     p.add_argument("--out", default="results", help="folder for the result files (default: results)")
-    p.add_argument("--summarize", metavar="FOLDER", help="only merge the result files under FOLDER into leaderboard.md and leaderboard.csv")
+    p.add_argument("--summarize", metavar="FOLDER", help="only write the leaderboard of the result files under FOLDER (the same as `tecoa leaderboard FOLDER`)")
+    p.add_argument("--executor", choices=["local", "submitit"], default="local", help="local: this process, or this rank's share under "
+                   "torchrun; submitit: a submitit job array (default: %(default)s)")
+    p.add_argument("--shards", type=int, help="array tasks for --executor submitit (default: one per (model, dataset, attack, eps) job)")
+    p.add_argument("--cluster", choices=["slurm", "local", "debug"], help="submitit's executor (default: slurm where there is one, else local)")
+    p.add_argument("--partition", help="SLURM partition of the array tasks")
+    p.add_argument("--timeout-min", type=int, help="time limit of each array task, in minutes")
+    p.add_argument("--submitit-folder", metavar="DIR", help="submitit's logs and pickles (default: OUT/_submitit)")
     p.add_argument("--overwrite", action="store_true", help="compute again, and replace, result files computed with other settings (--n, --seed, --templates, ...) instead of stopping")
     p.add_argument("--quiet", action="store_true", help="no progress bar")
     def formatter(prog):           # the epilog is built only when help is shown, so other commands never load the registry for it
         p.epilog = _evaluate_epilog(); return argparse.RawDescriptionHelpFormatter(prog)
     p.formatter_class = formatter
 _evaluate_cmd.add_args = _evaluate_args
-command("evaluate", "evaluate a model zero-shot under attack (resumable), or --summarize results into a leaderboard")(_evaluate_cmd)
+command("evaluate", "evaluate models zero-shot under attack (resumable; split across torchrun ranks or a submitit array)")(_evaluate_cmd)
