@@ -69,7 +69,7 @@ def measured_table(long:pd.DataFrame, aliases:dict|None=None) -> pd.DataFrame:
     m["label"] = [protocol_label(r) for r in m.to_dict("records")]
     m["metric"] = ["clean" if str(a).strip().lower() in ("clean", "none") else "robust" for a in m["attack_name"]]
     m.loc[m["metric"] == "clean", "eps"] = 0.0
-    m["name"] = [(aliases or {}).get(x, x) for x in m["model"]]
+    m["name"] = [(aliases or {}).get(x, str(x).removeprefix("zoo:")) for x in m["model"]]   # zoo:NAME is published under NAME
     return m
 
 def _se2(p:float, n) -> float:
@@ -230,7 +230,11 @@ def default_published() -> list[dict]:
     except ModuleNotFoundError as e:
         if e.name not in ("tecoa_nb.zoo",): raise
         return []
-    return list(published_rows())
+    rows = list(published_rows())
+    kept = [r for r in rows if not (r.get("metric") == "robust" and r.get("eps") is None)]
+    if len(kept) < len(rows):               # a robust number whose source states no ε cannot be set beside any measurement
+        print(f"{len(rows) - len(kept)} published robust number(s) state no ε in their source; `tecoa zoo --published` lists them, the leaderboard leaves them out.")
+    return kept
 
 def read_published(path:str|Path) -> list[dict]:
     "Published numbers from a JSON or YAML list of dicts, or a CSV with their columns."

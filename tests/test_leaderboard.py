@@ -97,3 +97,15 @@ def test_command_and_alias(tmp_path):
     err = io.StringIO()
     with contextlib.redirect_stderr(err): assert main(["leaderboard", str(tmp_path), "--published", str(tmp_path/"bad.json")]) == 2
     assert err.getvalue().startswith("tecoa: error: Published row 1") and err.getvalue().count("\n") == 1
+
+def test_the_zoo_published_numbers_reach_the_leaderboard(capsys):
+    "Every published number of the zoo passes the leaderboard's checks; one whose source states no ε is left out with a sentence."
+    from tecoa_nb.leaderboard import default_published, published_table
+    from tecoa_nb.zoo import published_rows
+    rows = default_published()
+    table = published_table(rows)                   # raises on a row it cannot read
+    assert len(table) == len(rows) and len(rows) > 0
+    dropped = [r for r in published_rows() if r["metric"] == "robust" and r.get("eps") is None]
+    assert len(rows) == len(published_rows()) - len(dropped)
+    if dropped: assert "state no ε" in capsys.readouterr().out
+    assert set(table.model) <= {r["model"] for r in published_rows()}
