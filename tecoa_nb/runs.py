@@ -327,9 +327,10 @@ def recorded_seconds(runs:list, out_dir:Path) -> dict:
 
 class Progress:
     "The one line of overall progress of `reproduce`: runs done of all, time elapsed, and time left from the runs' recorded times; rewritten in place on a terminal (`tty`), else echoed once per finished run."
-    def __init__(self, profile:str, expected:dict, echo=print, tty:bool=False, stream=None):
+    def __init__(self, profile:str, expected:dict, echo=print, tty:bool=False, stream=None, stages:dict|None=None, jobs:int=1):
         import threading
         self.profile, self.expected, self.echo, self.tty = profile, dict(expected), echo, tty
+        self.stages, self.jobs = dict(stages or {}), max(1, int(jobs or 1))     # runs of a stage go `jobs` at a time
         self.stream, self.done, self.t0, self._lock = stream or sys.stdout, set(), time.monotonic(), threading.Lock()
 
     def line(self) -> str:
@@ -337,8 +338,15 @@ class Progress:
         known = [s for s in left if s is not None]
         if not left: eta = "nothing left"
         elif not known: eta = "time left unknown (no recorded run times)"
-        else: eta = ("about " if len(known) == len(left) else "at least ") + fmt_duration(sum(known)) + " left"
+        else: eta = ("about " if len(known) == len(left) else "at least ") + fmt_duration(self.left_seconds()) + " left"
         return f"[{self.profile}] {len(self.done)}/{len(self.expected)} runs done, {fmt_duration(time.monotonic() - self.t0)} elapsed, {eta}"
+
+    def left_seconds(self) -> float:
+        "Wall time left: per stage, the longest of its unfinished runs or their recorded times shared over `jobs` lanes, whichever is more."
+        by_stage: dict = {}
+        for i, s in self.expected.items():
+            if i not in self.done and s is not None: by_stage.setdefault(self.stages.get(i, 0), []).append(s)
+        return sum(max(max(t), sum(t) / min(self.jobs, len(t))) for t in by_stage.values())
 
     def _draw(self):
         self.stream.write("\r\x1b[K" + self.line()); self.stream.flush()
@@ -421,7 +429,8 @@ def reproduce(profile:str="mini", only:list[str]|None=None, force:bool=False, jo
     records, n = [], len(todo)
     done = 0
     tty = (echo is print and sys.stdout.isatty()) if tty is None else tty
-    progress = Progress(m.profile, {r.id: expected[r.id] for r in todo}, echo=echo, tty=tty)
+    progress = Progress(m.profile, {r.id: expected[r.id] for r in todo}, echo=echo, tty=tty,
+                        stages={r.id: r.stage for r in todo}, jobs=1 if submit is None and jobs <= 1 else jobs)
     for stage in sorted({r.stage for r in todo}):
         batch = [r for r in todo if r.stage == stage]
         def one(r):
