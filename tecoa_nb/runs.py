@@ -18,8 +18,8 @@ from .core import TecoaError, did_you_mean, atomic_write_json, atomic_write_text
 # %% auto #0
 __all__ = ['SLURM_KEYS', 'REQUIREMENTS', 'find_root', 'Run', 'Manifest', 'load_manifest', 'code_hash', 'run_paths',
            'is_up_to_date', 'quiet_jupyter', 'kernel_arguments', 'failure_reason', 'failed_cell', 'failure_place',
-           'execute_run', 'cuda_available', 'hf_cache_dir', 'weights_missing', 'data_missing', 'run_needs',
-           'fmt_duration', 'recorded_seconds', 'Progress', 'reproduce', 'submitit_executor', 'cpu_cores',
+           'run_parameters', 'execute_run', 'cuda_available', 'hf_cache_dir', 'weights_missing', 'data_missing',
+           'run_needs', 'fmt_duration', 'recorded_seconds', 'Progress', 'reproduce', 'submitit_executor', 'cpu_cores',
            'default_jobs', 'profile_names']
 
 # %% ../nbs/10_runs.ipynb #dede1165
@@ -197,6 +197,15 @@ def failure_place(rec:dict) -> str:
     which = f"cell {cell['number']}" if cell.get("number") else "a cell"
     return f"{nb}, {which} ({cell['first_line']})" if nb else f"{which} ({cell['first_line']})"
 
+# %% ../nbs/10_runs.ipynb #5d1f0a6a
+def run_parameters(run:Run, declared:set, extra:dict|None=None) -> dict:
+    "The parameters `run`'s notebook is given: the manifest's own, then what the runner adds (`extra`: profile, folders) where the notebook declares it and the manifest did not set it, so a research manifest's runs keep the `profile: mini` they read their models from."
+    params = dict(run.parameters)
+    for k, v in (extra or {}).items():
+        if k in declared and k not in params: params[k] = v
+    return params
+
+
 # %% ../nbs/10_runs.ipynb #2242a447
 def execute_run(run:Run, out_dir:Path, root:Path, extra:dict|None=None, kernel_name:str|None=None, log_output:bool=False) -> dict:
     "Execute `run` with papermill into `out_dir`; returns its `run` record (status 'ok' or 'failed')."
@@ -205,9 +214,7 @@ def execute_run(run:Run, out_dir:Path, root:Path, extra:dict|None=None, kernel_n
     out_dir.mkdir(parents=True, exist_ok=True)
     nb_out, js = run_paths(out_dir, run)
     declared = _declared(run.notebook)
-    params = dict(run.parameters)
-    for k, v in (extra or {}).items():
-        if k in declared: params[k] = v
+    params = run_parameters(run, declared, extra)
     work = out_dir/".partial"; work.mkdir(exist_ok=True)        # a run writes here; only a finished run is moved over
     tmp_nb, tmp_js = work/nb_out.name, work/js.name
     if "result_path" in declared: params["result_path"] = str(tmp_js)
