@@ -6,7 +6,7 @@ Docs: https://tecoa-nb.github.io/tecoa_nb/cli.html.md"""
 
 # %% ../nbs/12_cli.ipynb #8f9d6e7f
 from __future__ import annotations
-import argparse, json, sys
+import argparse, json, os, sys
 from typing import Callable
 import tecoa_nb
 from .core import TecoaError, tecoa_home, get_device, package_versions, git_commit
@@ -69,9 +69,12 @@ def main(argv:list[str]|None=None) -> int:
     _load_commands()
     p = build_parser(); args = p.parse_args(argv)
     if not getattr(args, "_func", None): p.print_help(); return 0
-    try: return int(args._func(args) or 0)
+    try:
+        rc = int(args._func(args) or 0); sys.stdout.flush(); return rc   # flushed here, so a closed pipe is caught below
     except TecoaError as e:
         print(f"tecoa: error: {e}", file=sys.stderr); return 2
+    except BrokenPipeError:                     # `tecoa zoo | head`: the reader left; stop quietly, as Unix tools do
+        os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno()); return 141
 
 def _load_commands():
     "Import the modules that register sub-commands (kept lazy so `tecoa --help` stays fast)."

@@ -94,3 +94,12 @@ def test_dry_run_would_run_with_everything_there(tmp_path, monkeypatch):
     monkeypatch.setattr(runs, "cuda_available", lambda: True, raising=False)
     rows = runs.reproduce("paper", root=ROOT, dry_run=True, echo=lambda *a: None)
     assert [r["status"] for r in rows] == ["would run"] * len(PAPER_RUNS), rows
+
+def test_a_closed_pipe_ends_quietly():
+    "`tecoa info | head -0`: the reader leaves before the command writes; no BrokenPipe traceback."
+    exe = Path(sys.executable).parent/"tecoa"
+    cmd = [str(exe)] if exe.exists() else [sys.executable, "-m", "tecoa_nb.cli"]
+    p = subprocess.Popen(cmd + ["info"], stdout=subprocess.PIPE, stderr=subprocess.PIPE)
+    p.stdout.close()                                  # before the interpreter has even started: every write meets a closed pipe
+    err = p.stderr.read().decode(); p.wait(timeout=600)
+    assert "Traceback" not in err and "BrokenPipe" not in err, err
