@@ -3,10 +3,12 @@ import json, subprocess, sys, os
 from pathlib import Path
 import tecoa_nb
 
-def _tecoa(*args, **kw):
+def _cmd() -> list[str]:
     exe = Path(sys.executable).parent/"tecoa"
-    cmd = [str(exe)] if exe.exists() else [sys.executable, "-m", "tecoa_nb.cli"]
-    return subprocess.run(cmd + list(args), capture_output=True, text=True, timeout=600, **kw)
+    return [str(exe)] if exe.exists() else [sys.executable, "-m", "tecoa_nb.cli"]
+
+def _tecoa(*args, **kw):
+    return subprocess.run(_cmd() + list(args), capture_output=True, text=True, timeout=600, **kw)
 
 def test_help_lists_commands():
     r = _tecoa("--help")
@@ -97,9 +99,7 @@ def test_dry_run_would_run_with_everything_there(tmp_path, monkeypatch):
 
 def test_a_closed_pipe_ends_quietly():
     "`tecoa info | head -0`: the reader leaves before the command writes; no BrokenPipe traceback."
-    exe = Path(sys.executable).parent/"tecoa"
-    cmd = [str(exe)] if exe.exists() else [sys.executable, "-m", "tecoa_nb.cli"]
-    p = subprocess.Popen(cmd + ["info"], stdout=subprocess.PIPE, stderr=subprocess.PIPE)
+    p = subprocess.Popen(_cmd() + ["info"], stdout=subprocess.PIPE, stderr=subprocess.PIPE)
     p.stdout.close()                                  # before the interpreter has even started: every write meets a closed pipe
     err = p.stderr.read().decode(); p.wait(timeout=600)
     assert "Traceback" not in err and "BrokenPipe" not in err, err
